@@ -1,0 +1,57 @@
+"""neurax: NEURON-exact, differentiable simulation of multicompartment neurons in JAX.
+
+The public API is re-exported here lazily, so ``import neurax`` stays fast (no JAX, MorphIO or NeuroM
+is imported until something that needs it is used).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "load": "neurax.io",
+    "Morphology": "neurax.morphology",
+    "Section": "neurax.morphology",
+    "Location": "neurax.morphology",
+    "discretize": "neurax.compartments",
+    "CompartmentTree": "neurax.compartments",
+    "DLambda": "neurax.compartments",
+    "MaxLength": "neurax.compartments",
+    "NeuraxError": "neurax.errors",
+    "MorphologyError": "neurax.errors",
+    "MorphologyRepairWarning": "neurax.errors",
+    "StrictModeError": "neurax.errors",
+    "LocationError": "neurax.errors",
+    "DiscretizationError": "neurax.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from neurax.compartments import CompartmentTree, DLambda, MaxLength, discretize
+    from neurax.errors import (
+        DiscretizationError,
+        LocationError,
+        MorphologyError,
+        MorphologyRepairWarning,
+        NeuraxError,
+        StrictModeError,
+    )
+    from neurax.io import load
+    from neurax.morphology import Location, Morphology, Section
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'neurax' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

@@ -1,0 +1,395 @@
+"""SWC files, read the way NEURON's ``Import3d_SWC_read`` reads them.
+
+Two steps, each a plain function:
+
+1. :func:`parse_swc` reads the samples (``id type x y z radius parent``) with their line numbers and checks
+   them: every problem is an error naming the line, or a repair NEURON makes, recorded in the
+   :class:`~neurax.io.import3d.ImportLog` (and refused in strict mode).
+2. :func:`swc_sections` splits the samples into NEURON's sections (``read_swc.hoc``: ``mark_branch``,
+   ``sectionify``, ``mksection``), giving the :class:`~neurax.io.import3d.RawSection` list that
+   :func:`~neurax.io.import3d.instantiate` turns into a morphology.
+
+NEURON's reader stores every field as a C ``float`` (hoc ``sscanf("%f")``), so coordinates and radii are
+rounded to float32 on reading; diameters are twice the float32 radius.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from neurax.errors import MorphologyFileError, MorphologyStructureError, MorphologySyntaxError
+from neurax.io.import3d import ImportLog, RawSection
+
+__all__ = ["SwcSamples", "parse_swc", "swc_sections", "read_swc"]
+
+_HINT_FIELDS = "an SWC data line is 'id type x y z radius parent_id'"
+
+
+@dataclass(frozen=True)
+class SwcSamples:
+    """The samples of an SWC file in file order (struct of arrays).
+
+    Attributes:
+        id: sample ids (int64).
+        type: SWC structure type codes (int64).
+        xyz: ``(n, 3)`` coordinates in um (float32 values held as float64).
+        diam: diameters in um (twice the float32 radius).
+        pid: parent ids, negative for a root (int64).
+        line: 1-based line number of each sample.
+    """
+
+    id: np.ndarray
+    type: np.ndarray
+    xyz: np.ndarray
+    diam: np.ndarray
+    pid: np.ndarray
+    line: np.ndarray
+
+    def take(self, order: np.ndarray) -> SwcSamples:
+        """The samples reordered by the index array ``order``."""
+        return SwcSamples(self.id[order], self.type[order], self.xyz[order], self.diam[order],
+                          self.pid[order], self.line[order])
+
+
+def read_swc(path: str, log: ImportLog) -> list[RawSection]:
+    """Read an SWC file into NEURON's raw sections.
+
+    Args:
+        path: the file.
+        log: collects repairs (and refuses them in strict mode).
+
+    Returns:
+        The raw sections, in the order NEURON's SWC reader holds them.
+    """
+    from neurax.io.files import read_text
+
+    samples = parse_swc(read_text(path), path, log)
+    return swc_sections(samples, path, log)
+
+
+def parse_swc(text: str, path: str, log: ImportLog) -> SwcSamples:
+    """Parse and check SWC text.
+
+    Args:
+        text: the file contents.
+        path: the file name used in messages.
+        log: collects repairs (and refuses them in strict mode).
+
+    Returns:
+        The samples, sorted so that every parent precedes its children (as NEURON requires).
+
+    Raises:
+        MorphologySyntaxError: a data line that is not seven numbers.
+        MorphologyStructureError: duplicate ids, non-integer or negative ids, a sample that is its own
+            ancestor, non-finite values.
+        MorphologyFileError: no samples at all.
+    """
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        stripped = raw.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        fields = stripped.split()
+        if len(fields) < 7 or (len(fields) > 7 and "#" in fields[:7]):
+            raise MorphologySyntaxError(f"expected 7 numbers, found {min(len(fields), 7)} field(s): "
+                                        f"{_clip(stripped)!r}", path, number, _HINT_FIELDS)
+        rows.append(fields[:7])
+        lines.append(number)
+    if not rows:
+        raise MorphologyFileError("no SWC samples found", path, None,
+                                  "the file is empty or holds only comments")
+    try:
+        values = np.array(rows, dtype=np.float64)
+    except ValueError:
+        values = _parse_slowly(rows, lines, path)
+    line = np.asarray(lines, dtype=np.int64)
+    # NEURON reads every field with sscanf("%f"): a C float.
+    values = to_float32(values, rows)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise MorphologyStructureError(f"{_FIELD_NAMES[col]} is {rows[row][col]!r}, not a finite number",
+                                       path, int(line[row]), "replace it with a real value")
+    for col, name in ((0, "id"), (1, "type"), (6, "parent id")):
+        frac = values[:, col] != np.round(values[:, col])
+        if frac.any():
+            row = int(np.flatnonzero(frac)[0])
+            raise MorphologyStructureError(f"{name} {rows[row][col]!r} is not an integer", path,
+                                           int(line[row]), _HINT_FIELDS)
+    ids = values[:, 0].astype(np.int64)
+    if (ids < 0).any():
+        row = int(np.flatnonzero(ids < 0)[0])
+        raise MorphologyStructureError(f"sample id {ids[row]} is negative", path, int(line[row]),
+                                       "SWC ids are non-negative integers")
+    radius = values[:, 5]
+    samples = SwcSamples(id=ids, type=values[:, 1].astype(np.int64), xyz=values[:, 2:5].copy(),
+                         diam=radius * 2.0, pid=values[:, 6].astype(np.int64), line=line)
+    _check_duplicates(samples, path)
+    _check_radii(samples, path, log)
+    return _order_parents_first(samples, path, log)
+
+
+_FIELD_NAMES = ("id", "type", "x", "y", "z", "radius", "parent id")
+
+
+def to_float32(values: np.ndarray, tokens: list[list[str]]) -> np.ndarray:
+    """Round decimal fields to float32 exactly as C's ``strtof`` does (returned as float64).
+
+    Going through float64 first rounds twice, which differs from ``strtof`` when the decimal lies within
+    a double's precision of a float32 midpoint (files written from float32 data do that). Those few values
+    are decided exactly from the text.
+    """
+    out = values.astype(np.float32).astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        toward = np.nextafter(out.astype(np.float32), np.where(values > out, np.inf, -np.inf).astype(np.float32))
+        mid = (out + toward.astype(np.float64)) / 2.0
+        risky = np.isfinite(values) & (values != out) & (np.abs(values - mid) <= 4 * np.spacing(np.abs(values)))
+    for r, c in np.argwhere(risky):
+        exact = Fraction(tokens[r][c])
+        a, b = sorted((out[r, c], float(toward[r, c])))
+        da, db = abs(exact - Fraction(a)), abs(exact - Fraction(b))
+        if da == db:  # a true tie: round half to even (even float32 mantissa)
+            even = a if int(np.float32(a).view(np.int32)) % 2 == 0 else b
+            out[r, c] = even
+        else:
+            out[r, c] = a if da < db else b
+    return out
+
+
+def _clip(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _parse_slowly(rows: list[list[str]], lines: list[int], path: str) -> np.ndarray:
+    """Convert field by field to find and name the first field that is not a number."""
+    out = np.empty((len(rows), 7))
+    for r, fields in enumerate(rows):
+        for c, text in enumerate(fields):
+            try:
+                if "_" in text:
+                    raise ValueError
+                out[r, c] = float(text)
+            except ValueError:
+                raise MorphologySyntaxError(f"{_FIELD_NAMES[c]} {_clip(text, 30)!r} is not a number", path,
+                                            lines[r], _HINT_FIELDS) from None
+    return out
+
+
+def _check_duplicates(samples: SwcSamples, path: str) -> None:
+    order = np.argsort(samples.id, kind="stable")
+    sorted_ids = samples.id[order]
+    dup = np.flatnonzero(sorted_ids[1:] == sorted_ids[:-1])
+    if dup.size:
+        a, b = order[dup[0]], order[dup[0] + 1]
+        first, second = sorted(int(samples.line[k]) for k in (a, b))
+        raise MorphologyStructureError(
+            f"sample id {int(sorted_ids[dup[0]])} is used twice (lines {first} and {second})", path,
+            second, "give every sample a unique id (NEURON crashes on this file)")
+
+
+def _check_radii(samples: SwcSamples, path: str, log: ImportLog) -> None:
+    negative = np.flatnonzero(samples.diam < 0)
+    if negative.size:
+        log.repair(f"{negative.size} sample(s) have a negative radius (first: id {samples.id[negative[0]]}); "
+                   "NEURON uses the absolute value", int(samples.line[negative[0]]))
+    zero = np.flatnonzero(samples.diam == 0)
+    if zero.size:
+        log.repair(f"{zero.size} sample(s) have radius 0 (first: id {samples.id[zero[0]]}); NEURON keeps them, "
+                   "giving zero membrane area and a near-infinite axial resistance there",
+                   int(samples.line[zero[0]]))
+
+
+def _order_parents_first(samples: SwcSamples, path: str, log: ImportLog) -> SwcSamples:
+    """Sort by id as NEURON does; reorder (with a repair) files whose parents come after children."""
+    n = samples.id.size
+    self_parent = np.flatnonzero(samples.pid == samples.id)
+    if self_parent.size:
+        k = int(self_parent[0])
+        raise MorphologyStructureError(f"sample {samples.id[k]} is its own parent", path, int(samples.line[k]),
+                                       "a root sample has parent id -1")
+    forward = np.flatnonzero(samples.pid >= samples.id)
+    if forward.size == 0:
+        if np.any(np.diff(samples.id) <= 0):
+            samples = samples.take(np.argsort(samples.id, kind="stable"))
+        return samples
+    # Parents after children: NEURON refuses the file. Put parents first (depth first from each root,
+    # children in file order) and renumber, so the result is what NEURON makes of the reordered file.
+    k = int(forward[0])
+    index_of = {int(i): j for j, i in enumerate(samples.id)}
+    children: list[list[int]] = [[] for _ in range(n)]
+    roots = []
+    for j in range(n):
+        parent = index_of.get(int(samples.pid[j]), -1) if samples.pid[j] >= 0 else -1
+        (children[parent] if parent >= 0 else roots).append(j)
+    order: list[int] = []
+    stack = roots[::-1]
+    while stack:
+        j = stack.pop()
+        order.append(j)
+        stack.extend(children[j][::-1])
+    if len(order) < n:
+        seen = np.zeros(n, bool)
+        seen[order] = True
+        j = int(np.flatnonzero(~seen)[0])
+        raise MorphologyStructureError(f"sample {samples.id[j]} is its own ancestor (the parent ids form a "
+                                       "cycle)", path, int(samples.line[j]), "fix the parent ids")
+    log.repair(f"sample {samples.id[k]} has parent {samples.pid[k]}, which is not listed before it "
+               f"({forward.size} such sample(s)); NEURON refuses such files, so the samples were reordered "
+               "parents-first and renumbered", int(samples.line[k]))
+    order_arr = np.asarray(order)
+    out = samples.take(order_arr)
+    new_id = {int(samples.id[j]): pos for pos, j in enumerate(order)}
+    pid = np.array([new_id.get(int(p), -1) if p >= 0 else -1 for p in out.pid], dtype=np.int64)
+    return SwcSamples(np.arange(n, dtype=np.int64), out.type, out.xyz, out.diam, pid, out.line)
+
+
+def swc_sections(samples: SwcSamples, path: str, log: ImportLog) -> list[RawSection]:
+    """Split samples into NEURON's raw sections (``read_swc.hoc``).
+
+    Args:
+        samples: parents-first samples from :func:`parse_swc`.
+        path: the file name used in messages.
+        log: collects repairs (and refuses them in strict mode).
+
+    Returns:
+        NEURON's raw section list: sections in file order of their first point, each child starting
+        with a copy of its parent point.
+    """
+    n = samples.id.size
+    typ = samples.type
+    index_of = np.full(int(samples.id.max()) + 1, -1, dtype=np.int64)
+    index_of[samples.id] = np.arange(n)
+    pid = samples.pid.copy()
+
+    def pix(i: int) -> int:
+        """Index of the parent of point i, -1 for a root or a missing parent."""
+        p = pid[i]
+        if p < 0 or p >= index_of.size:
+            return -1
+        return int(index_of[p])
+
+    # hoc Vector subscripts truncate toward zero, so index -1 reads element 0.
+    def at(k: int) -> int:
+        return 0 if k == -1 else k
+
+    _report_roots(samples, pix, path, log)
+
+    # mark_branch: units of 0.01 so that "== 1" is an exact integer test (100).
+    nchild = np.zeros(n, dtype=np.int64)
+    connect2prox = np.zeros(n, dtype=bool)
+    for i in range(n):
+        p = pix(i)
+        if p < 0:
+            continue
+        nchild[p] += 100
+        if p != i - 1:
+            nchild[p] += 1
+            if p > 1:
+                if typ[p] != 1 and typ[at(pix(p))] == 1:
+                    connect2prox[i] = True
+                    nchild[p] = 100
+            elif p == 0 and typ[p] != 1:
+                connect2prox[i] = True
+                nchild[p] = 100
+        if typ[p] != typ[i]:
+            nchild[p] += 1
+
+    # sectionify
+    nchild_soma = np.zeros(n, dtype=np.int64)
+    for i in range(1, n):
+        if typ[i] == 1:
+            p = pix(i)
+            if p >= 0 and typ[p] == 1:
+                nchild_soma[p] += 1
+    nsoma = int(np.count_nonzero(typ == 1))
+    soma3geom = nsoma == 3 and _neuromorpho_sphere(samples, pix, nchild)
+    if soma3geom:
+        pid[2] = samples.id[1]
+    for i in range(n - 1):
+        if typ[i] == 1 and typ[i + 1] == 1 and pix(i + 1) == i and not (i != 0 and nchild_soma[i] > 1):
+            nchild[i] = 100
+    sec_last = np.flatnonzero(nchild != 100)
+    point2sec = np.zeros(n, dtype=np.int64)
+    if sec_last.size:
+        point2sec[1:] = np.searchsorted(sec_last, np.arange(1, n), side="left")
+
+    sections: list[RawSection] = []
+    sec_first: list[int] = []  # Import3d_Section.id: index of the first own point
+    starts = np.flatnonzero(np.diff(point2sec)) + 1
+    bounds = [0, *starts.tolist(), n]
+    pts = np.column_stack([samples.xyz, samples.diam])
+    for isec in range(len(bounds) - 1):
+        first, stop = bounds[isec], bounds[isec + 1]
+        if isec == 0:
+            if soma3geom:
+                stop = 1
+            sec = RawSection(type=int(typ[first]), points=pts[first:stop].copy(),
+                             line=int(samples.line[first]))
+        else:
+            pp = pix(first)
+            psec_index = int(point2sec[at(pp)])
+            psec = sections[psec_index]
+            psec_id = sec_first[psec_index]
+            nown = stop - first
+            den_con_soma = psec.type == 1 and typ[first] != 1
+            parent_x, wire = 1.0, 0
+            handled = False
+            if psec_index == 0:
+                handled = True
+                if den_con_soma and len(psec.points) == 1:
+                    parent_x = 0.5
+                    wire = int(nown > 1)
+                elif pp == psec_id:
+                    parent_x = 0.0
+                    if typ[first] != 1 and nchild_soma[at(pp)] > 1:
+                        wire = 1
+                else:
+                    handled = False
+            if not handled and psec.type == 1:
+                offset = -1 if psec_id == 0 else -2
+                if pp < psec_id + len(psec.points) + offset:
+                    parent_x = 0.5
+                    wire = int(den_con_soma and nown > 1)
+                elif nown > 1 and nchild_soma[at(pp)] > 1 and typ[first] != 1:
+                    wire = 1
+            points = np.vstack([pts[at(pp)], pts[first:stop]])
+            if psec.type == 1 and typ[first] != 1:
+                points[0, 3] = points[1, 3]
+            if connect2prox[first]:
+                parent_x = 0.0
+            sec = RawSection(type=int(typ[first]), points=points, parent=psec_index, parent_x=parent_x,
+                             first=wire, line=int(samples.line[first]))
+        sections.append(sec)
+        sec_first.append(first)
+    return sections
+
+
+def _neuromorpho_sphere(samples: SwcSamples, pix, nchild: np.ndarray) -> bool:
+    """NEURON's special case for NeuroMorpho.Org's three-point soma (``neuromorph_3point_soma``)."""
+    if samples.id.size < 3 or pix(1) != 0 or pix(2) != 0 or nchild[1] != 0 or nchild[2] != 0:
+        return False
+    d = samples.diam
+    if d[1] != d[0] or d[2] != d[0]:
+        return False
+    xyz = samples.xyz
+    length = float(np.sqrt(np.sum((xyz[1] - xyz[0]) ** 2))) + float(np.sqrt(np.sum((xyz[2] - xyz[0]) ** 2)))
+    return abs(length / d[0] - 1) < 0.01
+
+
+def _report_roots(samples: SwcSamples, pix, path: str, log: ImportLog) -> None:
+    """Repairs NEURON makes to samples that are not children of the first root."""
+    roots = np.flatnonzero(samples.pid < 0)
+    missing = [i for i in range(samples.id.size) if samples.pid[i] >= 0 and pix(i) < 0]
+    if roots.size > 1:
+        lines = ", ".join(str(int(samples.line[k])) for k in roots[1:6])
+        log.repair(f"{roots.size} root samples (parent -1); NEURON attaches every tree after the first to the "
+                   f"first root section (extra roots at line(s) {lines})", int(samples.line[roots[1]]))
+    if missing:
+        k = missing[0]
+        log.repair(f"sample {samples.id[k]} refers to parent {samples.pid[k]}, which does not exist "
+                   f"({len(missing)} such sample(s)); NEURON attaches it to the first root section",
+                   int(samples.line[k]))
