@@ -60,8 +60,9 @@ class Section:
 
     @property
     def L(self) -> float:  # noqa: N802 - NEURON's name
-        """Section length (um), NEURON's ``L``."""
-        return float(self.arc[-1])
+        """Section length (um), NEURON's ``L``: the last arc length, but at least 1e-9 as NEURON clamps it."""
+        length = float(self.arc[-1])
+        return length if length > 1e-9 else 1e-9
 
     @property
     def base(self) -> str:

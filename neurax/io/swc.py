@@ -103,6 +103,8 @@ def parse_swc(text: str, path: str, log: ImportLog) -> SwcSamples:
         raise MorphologyFileError("no SWC samples found", path, None,
                                   "the file is empty or holds only comments")
     try:
+        if any("_" in field for row in rows for field in row):  # numpy reads "1_0" as 10; strtof does not
+            raise ValueError
         values = np.array(rows, dtype=np.float64)
     except ValueError:
         values = _parse_slowly(rows, lines, path)

@@ -1,0 +1,206 @@
+"""The ``neurax`` command line.
+
+``neurax inspect [FILE] [--nseg N | --d-lambda F] [--Ra R] [--cm C] [--json OUT] [--strict]`` imports a
+morphology as NEURON would and prints a summary (sections per type, lengths, areas, compartments, the
+repairs made, a few NeuroM morphometrics); ``--json`` writes every section with its 3-D points and every
+segment's area, ri and diam, values exactly as NEURON's ``seg.area()``, ``seg.ri()`` and ``seg.diam``.
+Without FILE it inspects the bundled demo cell.
+
+Errors in the input end the command with exit code 2 and one line on stderr naming the file, the line
+and the problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+
+__all__ = ["main", "DEMO_CELL"]
+
+#: The bundled cell used when no file is given.
+DEMO_CELL = Path(__file__).resolve().parents[1] / "data" / "swc" / "c91662.swc"
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="neurax", description="NEURON-exact, differentiable neuron simulation.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    inspect = sub.add_parser("inspect", help="import a morphology as NEURON would and summarise it",
+                             description="Import a morphology (SWC, Neurolucida ASC, MorphIO H5) exactly as "
+                             "NEURON's Import3d does, discretise it and summarise it.")
+    inspect.add_argument("file", nargs="?", help="morphology file (default: the bundled demo cell)")
+    group = inspect.add_mutually_exclusive_group()
+    group.add_argument("--nseg", type=_positive_int, default=None, help="segments per section (default 1)")
+    group.add_argument("--d-lambda", type=_positive_float, default=None, metavar="F",
+                       help="NEURON's d_lambda rule with lambda_f(100)")
+    inspect.add_argument("--Ra", type=_positive_float, default=35.4, help="axial resistivity, ohm cm (35.4)")
+    inspect.add_argument("--cm", type=_positive_float, default=1.0, help="membrane capacitance, uF/cm2 (1)")
+    inspect.add_argument("--json", metavar="OUT", help="write sections and segments as JSON ('-' for stdout)")
+    inspect.add_argument("--strict", action="store_true",
+                         help="refuse files NEURON would silently repair instead of repairing them")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 success, 2 bad input)."""
+    from neurax.errors import NeuraxError
+
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "inspect":
+            return _inspect(args)
+    except NeuraxError as err:
+        print(f"neurax: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"neurax: error: {err}", file=sys.stderr)
+        return 2
+    return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from neurax.compartments import DLambda, discretize
+    from neurax.errors import MorphologyRepairWarning
+    from neurax.io import load
+
+    path = args.file or str(DEMO_CELL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MorphologyRepairWarning)
+        morph = load(path, strict=args.strict)
+    policy = DLambda(args.d_lambda) if args.d_lambda is not None else (args.nseg or 1)
+    tree = discretize(morph, policy, Ra=args.Ra, cm=args.cm)
+    if args.json:
+        document = inspect_document(tree)
+        if args.json == "-":
+            json.dump(document, sys.stdout)
+            sys.stdout.write("\n")
+        else:
+            with open(args.json, "w") as handle:
+                json.dump(document, handle)
+    out = sys.stderr if args.json == "-" else sys.stdout
+    print(summary(tree, policy_text=_policy_text(args)), file=out)
+    return 0
+
+
+def _policy_text(args: argparse.Namespace) -> str:
+    if args.d_lambda is not None:
+        rule = f"d_lambda {args.d_lambda:g} (lambda_f at 100 Hz)"
+    else:
+        rule = f"nseg {args.nseg or 1}"
+    return f"{rule}, Ra {args.Ra:g} ohm cm, cm {args.cm:g} uF/cm2"
+
+
+def inspect_document(tree) -> dict:
+    """The ``inspect --json`` document: sections in NEURON's creation order with points and segments.
+
+    Values are NEURON's: ``L`` (um), ``pt3d`` rows ``[x, y, z, diam]`` (um), and per segment its centre
+    ``x``, ``area`` (um^2), ``ri`` (megohm) and ``diam`` (um).
+    """
+    morph = tree.morphology
+    sections = []
+    for sec in morph:
+        lo, hi = tree.seg_offsets[sec.index], tree.seg_offsets[sec.index + 1]
+        sections.append({
+            "name": sec.name,
+            "parent": None if sec.parent is None else morph[sec.parent].name,
+            "parent_x": sec.parent_x,
+            "nseg": int(tree.nseg[sec.index]),
+            "L": sec.L,
+            "n3d": len(sec.points),
+            "pt3d": sec.points.tolist(),
+            "segments": [{"x": float(x), "area": float(a), "ri": float(r), "diam": float(d)}
+                         for x, a, r, d in zip(tree.seg_x[lo:hi], tree.seg_area[lo:hi], tree.seg_ri[lo:hi],
+                                               tree.seg_diam[lo:hi], strict=True)],
+        })
+    return {"source": morph.source, "sections": sections,
+            "sectionlists": {k: list(v) for k, v in morph.sectionlists.items()},
+            "repairs": list(morph.repairs)}
+
+
+def summary(tree, policy_text: str = "") -> str:
+    """A human-readable summary of a discretised morphology."""
+    morph = tree.morphology
+    lines = [f"{morph.source or 'morphology'}"]
+    lines.append(f"  sections: {len(morph)} in {len(morph.roots)} tree(s)")
+    lines.append(f"  {'type':<10}{'sections':>9}{'length (um)':>14}{'area (um2)':>14}{'segments':>10}")
+    by_base: dict[str, list[int]] = {}
+    for sec in morph:
+        by_base.setdefault(sec.base, []).append(sec.index)
+    for base, idx in by_base.items():
+        length = sum(morph[i].L for i in idx)
+        area = sum(tree.seg_area[tree.seg_offsets[i]:tree.seg_offsets[i + 1]].sum() for i in idx)
+        nseg = int(sum(tree.nseg[i] for i in idx))
+        lines.append(f"  {base:<10}{len(idx):>9}{length:>14.1f}{area:>14.1f}{nseg:>10}")
+    lines.append(f"  {'total':<10}{len(morph):>9}{morph.total_length:>14.1f}{tree.seg_area.sum():>14.1f}"
+                 f"{tree.n_segments:>10}")
+    lines.append(f"  compartments: {tree.n_segments} segments, {tree.n_nodes} nodes with the zero-area ends"
+                 + (f" ({policy_text})" if policy_text else ""))
+    lists = ", ".join(f"{k} {len(v)}" for k, v in morph.sectionlists.items())
+    lines.append(f"  section lists: {lists}")
+    if morph.repairs:
+        lines.append(f"  repairs (as NEURON makes them): {len(morph.repairs)}")
+        lines.extend(f"    - {m}" for m in morph.repairs[:10])
+        if len(morph.repairs) > 10:
+            lines.append(f"    ... and {len(morph.repairs) - 10} more")
+    else:
+        lines.append("  repairs: none")
+    lines.append("  NeuroM: " + _neurom_metrics(morph.source))
+    return "\n".join(lines)
+
+
+def _neurom_metrics(path: str | None) -> str:
+    """A few NeuroM morphometrics of the file, or why there are none."""
+    if not path:
+        return "no file"
+    try:
+        import morphio
+
+        morphio.set_maximum_warnings(0)
+        import neurom as nm
+
+        with open(os.devnull, "w") as devnull, _redirect_stderr(devnull):
+            m = nm.load_morphology(path)
+        orders = nm.get("section_branch_orders", m)
+        return (f"neurites {nm.get('number_of_neurites', m)}, bifurcations {nm.get('number_of_bifurcations', m)}, "
+                f"max branch order {max(orders) if len(orders) else 0}, "
+                f"neurite length {nm.get('total_length', m):.1f} um, "
+                f"max radial distance {nm.get('max_radial_distance', m):.1f} um")
+    except Exception as err:  # NeuroM/MorphIO refuse files NEURON accepts: report, do not fail
+        text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        return f"unavailable ({type(err).__name__}: {text[:100]})"
+
+
+class _redirect_stderr:  # noqa: N801 - a tiny context manager at the fd level (MorphIO prints from C++)
+    def __init__(self, target) -> None:
+        self.target = target
+
+    def __enter__(self):
+        sys.stderr.flush()
+        self.saved = os.dup(2)
+        os.dup2(self.target.fileno(), 2)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        os.dup2(self.saved, 2)
+        os.close(self.saved)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
