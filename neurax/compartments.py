@@ -19,7 +19,6 @@ Units: um, um^2, ohm cm (Ra), uF/cm^2 (cm), megohm (resistances), microsiemens (
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -61,21 +60,10 @@ class MaxLength:
 NsegPolicy = int | DLambda | MaxLength
 
 
-def _nseg_for(policy: NsegPolicy, sec, Ra: float, cm: float) -> int:
-    if isinstance(policy, (bool, np.bool_)):
-        raise DiscretizationError(f"nseg must be an int or a policy, not {policy!r}")
-    if isinstance(policy, (int, np.integer)):
-        n = int(policy)
-    elif isinstance(policy, DLambda):
-        lam = lambda_f(sec.arc, sec.points[:, 3], policy.freq, Ra, cm, sec.name)
-        n = d_lambda_nseg(sec.L, lam, policy.d_lambda)
-    elif isinstance(policy, MaxLength):
-        n = max(1, math.ceil(sec.L / policy.length))
-        n += 1 - n % 2
-    else:
-        raise DiscretizationError(f"unknown nseg policy {policy!r}; use an int, DLambda(...) or MaxLength(...)")
-    if not 1 <= n <= NSEG_MAX:
-        raise DiscretizationError(f"{sec.name}: nseg {n} is outside 1..{NSEG_MAX}")
+def _check_nseg(n: np.ndarray, morph: Morphology) -> np.ndarray:
+    bad = np.flatnonzero((n < 1) | (n > NSEG_MAX))
+    if bad.size:
+        raise DiscretizationError(f"{morph[int(bad[0])].name}: nseg {int(n[bad[0]])} is outside 1..{NSEG_MAX}")
     return n
 
 
@@ -112,8 +100,35 @@ def resolve_nseg(morph: Morphology, nseg: NsegPolicy = 1, *, Ra: float | Mapping
 def _resolve(morph: Morphology, nseg: NsegPolicy, ra: np.ndarray, cms: np.ndarray,
              overrides: Mapping | None) -> np.ndarray:
     policies = _per_section(morph, nseg, overrides, "nseg")
-    return np.array([_nseg_for(p, s, ra[s.index], cms[s.index]) for p, s in zip(policies, morph, strict=True)],
-                    dtype=np.int64)
+    out = np.zeros(len(morph), dtype=np.int64)
+    kinds: dict[object, list[int]] = {}
+    for k, policy in enumerate(policies):
+        kinds.setdefault(policy, []).append(k)
+    for policy, members in kinds.items():
+        idx = np.asarray(members)
+        if isinstance(policy, (bool, np.bool_)) or not isinstance(policy, (int, np.integer, DLambda, MaxLength)):
+            raise DiscretizationError(f"unknown nseg policy {policy!r}; use an int, DLambda(...) or MaxLength(...)")
+        if isinstance(policy, (int, np.integer)):
+            out[idx] = int(policy)
+            continue
+        lengths = morph.arc[morph.offsets[idx + 1] - 1]
+        lengths = np.where(lengths > 1e-9, lengths, 1e-9)  # NEURON's L
+        if isinstance(policy, MaxLength):
+            n = np.maximum(1, np.ceil(lengths / policy.length)).astype(np.int64)
+            out[idx] = n + 1 - n % 2
+            continue
+        if len(idx) == len(morph):
+            sub_offsets, diam, arc = morph.offsets, morph.points[:, 3], morph.arc
+        else:
+            sub_offsets = np.concatenate([[0], np.cumsum(morph.offsets[idx + 1] - morph.offsets[idx])])
+            take = np.concatenate([np.arange(morph.offsets[k], morph.offsets[k + 1]) for k in idx])
+            diam, arc = morph.points[take, 3], morph.arc[take]
+        lam = lambda_f(arc, diam, policy.freq, ra[idx], cms[idx], sub_offsets,
+                       names=[morph[int(k)].name for k in idx])
+        with np.errstate(invalid="ignore", over="ignore"):
+            n = d_lambda_nseg(lengths, lam, policy.d_lambda)
+        out[idx] = n
+    return _check_nseg(out, morph)
 
 
 def _values(morph: Morphology, value, default: float, what: str) -> np.ndarray:
@@ -230,77 +245,53 @@ def discretize(morph: Morphology, nseg: NsegPolicy = 1, *, Ra: float | Mapping =
     cms = _values(morph, cm, 1.0, "cm")
     nsegs = _resolve(morph, nseg, ra, cms, overrides)
     nsec = len(morph)
-    # Section order: parents before children (breadth first from each root, in creation order).
-    order: list[int] = []
-    for root in morph.roots:
-        queue = [root.index]
-        while queue:
-            s = queue.pop(0)
-            order.append(s)
-            queue.extend(c.index for c in morph.children(s))
-    parent_l: list[int] = []
-    area_l: list[np.ndarray] = []
-    g_l: list[np.ndarray] = []
-    sec_l: list[np.ndarray] = []
-    x_l: list[np.ndarray] = []
-    start = np.zeros(nsec, np.int64)
-    end = np.zeros(nsec, np.int64)
-    first_centre = np.zeros(nsec, np.int64)
-    seg_geo = [None] * nsec
-    count = 0
-    for s in order:
-        sec = morph[s]
-        n = int(nsegs[s])
-        geo = segment_geometry(sec.points[:, 3], piece_table(sec.arc, n), ra[s])
-        seg_geo[s] = geo
-        g_centre = 1.0 / (np.concatenate([[0.0], geo.r_right[:-1]]) + geo.r_left)
+    geo = segment_geometry(morph.points[:, 3], piece_table(morph.arc, nsegs, morph.offsets), ra)
+    seg_offsets = geo.seg_offsets
+    # Hines order: sections breadth first from each root (parents first); per section its x = 0 node
+    # (roots only), its nseg centres, then its zero-area x = 1 node.
+    order = morph.breadth_first()
+    is_root = np.array([s.parent is None for s in morph])
+    sizes = nsegs + 1 + is_root
+    base = np.zeros(nsec, np.int64)
+    base[order] = np.concatenate([[0], np.cumsum(sizes[order])[:-1]])
+    first_centre = base + is_root
+    end = first_centre + nsegs
+    start = np.where(is_root, base, -1)
+    sections = morph.sections
+    nseg_l = nsegs.tolist()
+    for k in order:  # a section attached at x = 0 of a non-root parent shares that parent's attachment
+        sec = sections[k]
         if sec.parent is None:
-            start[s] = count
-            parent_l.append(-1)
-            area_l.append(np.zeros(1))
-            g_l.append(np.zeros(1))
-            sec_l.append(np.array([s]))
-            x_l.append(np.zeros(1))
-            count += 1
-            attach = start[s]
+            continue
+        p, x = sec.parent, sec.parent_x
+        if x >= 1.0:
+            start[k] = end[p]
+        elif x <= 0.0:
+            start[k] = start[p]
         else:
-            attach = _attach_node(morph, s, nsegs, start, end, first_centre)
-            start[s] = attach
-        first_centre[s] = count
-        parents = np.arange(count - 1, count + n)
-        parents[0] = attach
-        parent_l.extend(parents.tolist())
-        area_l.append(np.concatenate([geo.area, [0.0]]))
-        g_l.append(np.concatenate([g_centre, [1.0 / geo.r_right[-1]]]))
-        sec_l.append(np.full(n + 1, s))
-        x_l.append(np.concatenate([(np.arange(n) + 0.5) / n, [1.0]]))
-        end[s] = count + n
-        count += n + 1
-    seg_offsets = np.concatenate([[0], np.cumsum(nsegs)])
-    seg_node = np.concatenate([first_centre[s] + np.arange(nsegs[s]) for s in range(nsec)])
-    tree = CompartmentTree(
-        morphology=morph, nseg=nsegs, Ra=ra, cm=cms,
-        parent=np.asarray(parent_l, np.int64), area=np.concatenate(area_l), g_axial=np.concatenate(g_l),
-        node_section=np.concatenate(sec_l), node_x=np.concatenate(x_l),
-        seg_offsets=seg_offsets, seg_node=seg_node,
-        seg_x=np.concatenate([(np.arange(nsegs[s]) + 0.5) / nsegs[s] for s in range(nsec)]),
-        seg_area=np.concatenate([seg_geo[s].area for s in range(nsec)]),
-        seg_ri=np.concatenate([seg_geo[s].ri for s in range(nsec)]),
-        seg_diam=np.concatenate([seg_geo[s].diam for s in range(nsec)]),
-        start_node=start, end_node=end, end_ri=np.array([1.0 / (1.0 / seg_geo[s].ri_end) for s in range(nsec)]),
+            start[k] = first_centre[p] + min(int(nseg_l[p] * x), nseg_l[p] - 1)
+    n_nodes = int(sizes.sum())
+    seg_sec = np.repeat(np.arange(nsec), nsegs)
+    seg_local = np.arange(int(seg_offsets[-1])) - seg_offsets[seg_sec]
+    seg_node = first_centre[seg_sec] + seg_local
+    parent = np.full(n_nodes, -1, np.int64)
+    parent[seg_node] = np.where(seg_local == 0, start[seg_sec], seg_node - 1)
+    parent[end] = end - 1
+    area = np.zeros(n_nodes)
+    area[seg_node] = geo.area
+    g = np.zeros(n_nodes)
+    g[seg_node] = geo.g
+    g[end] = 1.0 / geo.r_right[seg_offsets[1:] - 1]
+    node_section = np.zeros(n_nodes, np.int64)
+    node_section[seg_node] = seg_sec
+    node_section[end] = np.arange(nsec)
+    node_section[base[is_root]] = np.flatnonzero(is_root)
+    node_x = np.zeros(n_nodes)
+    seg_x = (seg_local + 0.5) / nsegs[seg_sec]
+    node_x[seg_node] = seg_x
+    node_x[end] = 1.0
+    return CompartmentTree(
+        morphology=morph, nseg=nsegs, Ra=ra, cm=cms, parent=parent, area=area, g_axial=g,
+        node_section=node_section, node_x=node_x, seg_offsets=seg_offsets, seg_node=seg_node, seg_x=seg_x,
+        seg_area=geo.area, seg_ri=geo.ri, seg_diam=geo.diam, start_node=start, end_node=end, end_ri=geo.ri_end,
     )
-    return tree
-
-
-def _attach_node(morph: Morphology, s: int, nsegs: np.ndarray, start: np.ndarray, end: np.ndarray,
-                 first_centre: np.ndarray) -> int:
-    """The parent node a section's first segment couples to (NEURON's connection rules)."""
-    sec = morph[s]
-    p = sec.parent
-    x = sec.parent_x
-    if x >= 1.0:
-        return int(end[p])
-    if x <= 0.0:
-        return int(start[p])  # the parent's x = 0: its own x = 0 node (root) or its attachment node
-    k = min(int(nsegs[p] * x), int(nsegs[p]) - 1)
-    return int(first_centre[p] + k)

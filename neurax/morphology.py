@@ -104,6 +104,9 @@ class Morphology:
                 raise ValueError(f"section {s.name} has index {s.index} at position {i}")
             if s.parent is not None and not 0 <= s.parent < len(self._sections):
                 raise ValueError(f"section {s.name} has parent {s.parent}, which does not exist")
+        counts = [len(sec.points) for sec in self._sections]
+        self.offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        """Points of section ``k`` are ``points[offsets[k]:offsets[k+1]]``."""
         children: list[list[int]] = [[] for _ in self._sections]
         for s in self._sections:
             if s.parent is not None:
@@ -150,10 +153,32 @@ class Morphology:
         index = self[section].index
         return tuple(self._sections[c] for c in self._children[index])
 
+    def breadth_first(self) -> list[int]:
+        """Section indices breadth first from each root (every parent before its children)."""
+        order: list[int] = []
+        for root in self.roots:
+            level = [root.index]
+            while level:
+                order.extend(level)
+                level = [c for k in level for c in self._children[k]]
+        return order
+
     @property
     def roots(self) -> tuple[Section, ...]:
         """Sections without a parent (one per tree)."""
         return tuple(s for s in self._sections if s.parent is None)
+
+    @cached_property
+    def points(self) -> np.ndarray:
+        """All 3-D points, section after section (see :attr:`offsets`): x, y, z, diam (um)."""
+        if not self._sections:
+            return np.zeros((0, 4))
+        return np.concatenate([s.points for s in self._sections])
+
+    @cached_property
+    def arc(self) -> np.ndarray:
+        """Arc length of every 3-D point from its section's 0 end (um), NEURON's ``arc3d``."""
+        return arc_lengths(self.points, self.offsets)
 
     # -- section lists ----------------------------------------------------------------------------
     @cached_property

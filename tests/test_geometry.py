@@ -108,7 +108,7 @@ def test_hoc_pt3d_rounding_equals_printf_then_float32():
 def test_lambda_f_and_d_lambda():
     points = np.array([[0, 0, 0, 1.0], [100, 0, 0, 1.0]])
     arc = arc_lengths(points)
-    lam = lambda_f(arc, points[:, 3], 100, 100, 1)
+    lam = float(lambda_f(arc, points[:, 3], 100, 100, 1)[0])
     # a cylinder: lambda_f = 1e5 sqrt(d / (4 pi f Ra cm))
     assert lam == pytest.approx(1e5 * math.sqrt(1 / (4 * math.pi * 100 * 100 * 1)), rel=1e-12)
     assert d_lambda_nseg(100.0, lam, 0.1) == int((100 / (0.1 * lam) + 0.9) / 2) * 2 + 1

@@ -140,6 +140,11 @@ def remove_degenerate(sections: list[RawSection], log: ImportLog) -> list[RawSec
     Children of a removed section are re-attached to its parent at its ``parent_x``. Indices in the
     returned list are renumbered.
     """
+    doomed = [i for i, s in enumerate(sections) if s.parent is not None and (
+        len(s.points) - s.first <= 1
+        or (len(s.points) - s.first == 2 and np.array_equal(s.points[s.first, :3], s.points[s.first + 1, :3])))]
+    if not doomed:
+        return sections
     alive = list(range(len(sections)))
     parent = [s.parent for s in sections]
     parent_x = [s.parent_x for s in sections]
@@ -198,8 +203,8 @@ def instantiate(sections: list[RawSection], log: ImportLog, source: str | None =
         names[i] = f"{type_name(sec.type)}[{k}]"
     order = sorted(names, key=lambda i: (sections[i].type, int(names[i].rsplit("[", 1)[1][:-1])))
     position = {old: new for new, old in enumerate(order)}
-    built = []
-    for new, old in enumerate(order):
+    blocks = []
+    for old in order:
         sec = sections[old]
         pts = sec.points[sec.first:]
         if sec.is_contour:
@@ -209,10 +214,15 @@ def instantiate(sections: list[RawSection], log: ImportLog, source: str | None =
             pts = contour_to_centroid(pts, stack)
         if len(pts) == 1:
             pts = _sphere(pts[0])
-        pts = hoc_pt3d(pts)
-        pts.setflags(write=False)
+        blocks.append(pts)
+    everything = hoc_pt3d(np.concatenate(blocks)) if blocks else np.zeros((0, 4))
+    everything.setflags(write=False)
+    bounds = np.cumsum([0] + [len(b) for b in blocks])
+    built = []
+    for new, old in enumerate(order):
+        sec = sections[old]
         parent = None if sec.parent is None else position[sec.parent]
         built.append(Section(index=new, name=names[old], type=sec.type, parent=parent,
-                             parent_x=None if parent is None else float(sec.parent_x), points=pts,
-                             line=sec.line, wire=bool(sec.first)))
+                             parent_x=None if parent is None else float(sec.parent_x),
+                             points=everything[bounds[new]:bounds[new + 1]], line=sec.line, wire=bool(sec.first)))
     return Morphology(built, source=source, repairs=tuple(log.messages))

@@ -15,6 +15,7 @@ rounded to float32 on reading; diameters are twice the float32 radius.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -87,23 +88,25 @@ def parse_swc(text: str, path: str, log: ImportLog) -> SwcSamples:
             ancestor, non-finite values.
         MorphologyFileError: no samples at all.
     """
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        stripped = raw.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        fields = stripped.split()
-        if len(fields) < 7 or (len(fields) > 7 and "#" in fields[:7]):
-            raise MorphologySyntaxError(f"expected 7 numbers, found {min(len(fields), 7)} field(s): "
-                                        f"{_clip(stripped)!r}", path, number, _HINT_FIELDS)
-        rows.append(fields[:7])
-        lines.append(number)
-    if not rows:
+    raw_lines = text.splitlines()
+    if "#" in text:  # a comment runs to the end of the line (sscanf stops there too)
+        raw_lines = [line.split("#", 1)[0] for line in raw_lines]
+    split = list(map(str.split, raw_lines))
+    lines = [k + 1 for k, fields in enumerate(split) if fields]
+    if not lines:
         raise MorphologyFileError("no SWC samples found", path, None,
                                   "the file is empty or holds only comments")
+    rows = [split[k - 1] for k in lines]
+    counts = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    short = np.flatnonzero(counts < 7)
+    if short.size:
+        k = int(short[0])
+        raise MorphologySyntaxError(f"expected 7 numbers, found {counts[k]} field(s): "
+                                    f"{_clip(raw_lines[lines[k] - 1].strip())!r}", path, lines[k], _HINT_FIELDS)
+    if counts.max() > 7:
+        rows = [row[:7] for row in rows]
     try:
-        if any("_" in field for row in rows for field in row):  # numpy reads "1_0" as 10; strtof does not
+        if "_" in text and re.search(r"[0-9]_[0-9]", text):  # numpy reads "1_0" as 10; C's strtof stops at the "_"
             raise ValueError
         values = np.array(rows, dtype=np.float64)
     except ValueError:
@@ -215,7 +218,11 @@ def _order_parents_first(samples: SwcSamples, path: str, log: ImportLog) -> SwcS
                                        "a root sample has parent id -1")
     forward = np.flatnonzero(samples.pid >= samples.id)
     if forward.size == 0:
-        if np.any(np.diff(samples.id) <= 0):
+        down = np.flatnonzero(np.diff(samples.id) <= 0)
+        if down.size:
+            log.repair(f"sample ids are not increasing (id {samples.id[down[0] + 1]} follows {samples.id[down[0]]}); "
+                       "NEURON 9 crashes on such files, so the samples were sorted by id as Import3d intends",
+                       int(samples.line[down[0] + 1]))
             samples = samples.take(np.argsort(samples.id, kind="stable"))
         return samples
     # Parents after children: NEURON refuses the file. Put parents first (depth first from each root,
@@ -266,113 +273,110 @@ def swc_sections(samples: SwcSamples, path: str, log: ImportLog) -> list[RawSect
     index_of = np.full(int(samples.id.max()) + 1, -1, dtype=np.int64)
     index_of[samples.id] = np.arange(n)
     pid = samples.pid.copy()
-
-    def pix(i: int) -> int:
-        """Index of the parent of point i, -1 for a root or a missing parent."""
-        p = pid[i]
-        if p < 0 or p >= index_of.size:
-            return -1
-        return int(index_of[p])
-
+    pix = _parent_index(pid, index_of)  # -1 for a root or a missing parent
+    _report_roots(samples, pix, log)
     # hoc Vector subscripts truncate toward zero, so index -1 reads element 0.
-    def at(k: int) -> int:
-        return 0 if k == -1 else k
+    at = np.where(pix < 0, 0, pix)
+    i = np.arange(n)
 
-    _report_roots(samples, pix, path, log)
+    # mark_branch, in units of 0.01 so that "== 1" is an exact integer test (100).
+    child = pix >= 0
+    noncontiguous = child & (pix != i - 1)
+    type_change = child & (typ[at] != typ)
+    nchild = 100 * np.bincount(pix[child], minlength=n)
+    nchild += np.bincount(pix[noncontiguous], minlength=n) + np.bincount(pix[type_change], minlength=n)
+    # A branch off the first point of a dendrite that is wired to the soma connects to that dendrite's
+    # x = 0 (connect2prox); the parent then counts as "one child", plus the last such child's type change.
+    prox_parent = (i > 1) & (typ != 1) & (typ[at] == 1)
+    prox_parent[0] = typ[0] != 1
+    connect2prox = noncontiguous & prox_parent[at]
+    if connect2prox.any():
+        last = np.full(n, -1, dtype=np.int64)
+        np.maximum.at(last, pix[connect2prox], i[connect2prox])
+        parents = np.flatnonzero(last >= 0)
+        nchild[parents] = 100 + type_change[last[parents]]
 
-    # mark_branch: units of 0.01 so that "== 1" is an exact integer test (100).
-    nchild = np.zeros(n, dtype=np.int64)
-    connect2prox = np.zeros(n, dtype=bool)
-    for i in range(n):
-        p = pix(i)
-        if p < 0:
-            continue
-        nchild[p] += 100
-        if p != i - 1:
-            nchild[p] += 1
-            if p > 1:
-                if typ[p] != 1 and typ[at(pix(p))] == 1:
-                    connect2prox[i] = True
-                    nchild[p] = 100
-            elif p == 0 and typ[p] != 1:
-                connect2prox[i] = True
-                nchild[p] = 100
-        if typ[p] != typ[i]:
-            nchild[p] += 1
-
-    # sectionify
-    nchild_soma = np.zeros(n, dtype=np.int64)
-    for i in range(1, n):
-        if typ[i] == 1:
-            p = pix(i)
-            if p >= 0 and typ[p] == 1:
-                nchild_soma[p] += 1
-    nsoma = int(np.count_nonzero(typ == 1))
-    soma3geom = nsoma == 3 and _neuromorpho_sphere(samples, pix, nchild)
+    # sectionify: soma points chained one after another stay one section.
+    soma_child = (typ == 1) & child & (typ[at] == 1) & (i > 0)
+    nchild_soma = np.bincount(pix[soma_child], minlength=n)
+    soma3geom = int(np.count_nonzero(typ == 1)) == 3 and _neuromorpho_sphere(samples, pix, nchild)
     if soma3geom:
         pid[2] = samples.id[1]
-    for i in range(n - 1):
-        if typ[i] == 1 and typ[i + 1] == 1 and pix(i + 1) == i and not (i != 0 and nchild_soma[i] > 1):
-            nchild[i] = 100
+        pix[2] = 1
+    chained = (typ[:-1] == 1) & (typ[1:] == 1) & (pix[1:] == i[:-1]) & ~((i[:-1] != 0) & (nchild_soma[:-1] > 1))
+    nchild[:-1][chained] = 100
     sec_last = np.flatnonzero(nchild != 100)
     point2sec = np.zeros(n, dtype=np.int64)
-    if sec_last.size:
-        point2sec[1:] = np.searchsorted(sec_last, np.arange(1, n), side="left")
-
-    sections: list[RawSection] = []
-    sec_first: list[int] = []  # Import3d_Section.id: index of the first own point
+    point2sec[1:] = np.searchsorted(sec_last, i[1:], side="left")
     starts = np.flatnonzero(np.diff(point2sec)) + 1
     bounds = [0, *starts.tolist(), n]
-    pts = np.column_stack([samples.xyz, samples.diam])
+
+    # mksection: parent point, parent_x and wires.
+    typ_l, pix_l, nsoma_l, line_l = typ.tolist(), pix.tolist(), nchild_soma.tolist(), samples.line.tolist()
+    prox_l, p2s = connect2prox.tolist(), point2sec.tolist()
+    meta: list[tuple[int, float, int, int]] = []  # parent section, parent_x, wire, number of points
+    sec_type: list[int] = []
+    gather: list[int] = []
     for isec in range(len(bounds) - 1):
         first, stop = bounds[isec], bounds[isec + 1]
         if isec == 0:
             if soma3geom:
                 stop = 1
-            sec = RawSection(type=int(typ[first]), points=pts[first:stop].copy(),
-                             line=int(samples.line[first]))
-        else:
-            pp = pix(first)
-            psec_index = int(point2sec[at(pp)])
-            psec = sections[psec_index]
-            psec_id = sec_first[psec_index]
-            nown = stop - first
-            den_con_soma = psec.type == 1 and typ[first] != 1
-            parent_x, wire = 1.0, 0
-            handled = False
-            if psec_index == 0:
-                handled = True
-                if den_con_soma and len(psec.points) == 1:
-                    parent_x = 0.5
-                    wire = int(nown > 1)
-                elif pp == psec_id:
-                    parent_x = 0.0
-                    if typ[first] != 1 and nchild_soma[at(pp)] > 1:
-                        wire = 1
-                else:
-                    handled = False
-            if not handled and psec.type == 1:
-                offset = -1 if psec_id == 0 else -2
-                if pp < psec_id + len(psec.points) + offset:
-                    parent_x = 0.5
-                    wire = int(den_con_soma and nown > 1)
-                elif nown > 1 and nchild_soma[at(pp)] > 1 and typ[first] != 1:
-                    wire = 1
-            points = np.vstack([pts[at(pp)], pts[first:stop]])
-            if psec.type == 1 and typ[first] != 1:
-                points[0, 3] = points[1, 3]
-            if connect2prox[first]:
+            gather.extend(range(first, stop))
+            meta.append((-1, 1.0, 0, stop - first))
+            sec_type.append(typ_l[first])
+            continue
+        pp = pix_l[first]
+        pp0 = 0 if pp == -1 else pp
+        psec = p2s[pp0]
+        ptype = sec_type[psec]
+        psec_first = bounds[psec]
+        psec_size = meta[psec][3]
+        nown = stop - first
+        den_con_soma = ptype == 1 and typ_l[first] != 1
+        parent_x, wire, handled = 1.0, 0, False
+        if psec == 0:
+            handled = True
+            if den_con_soma and psec_size == 1:
+                parent_x, wire = 0.5, int(nown > 1)
+            elif pp == psec_first:
                 parent_x = 0.0
-            sec = RawSection(type=int(typ[first]), points=points, parent=psec_index, parent_x=parent_x,
-                             first=wire, line=int(samples.line[first]))
-        sections.append(sec)
-        sec_first.append(first)
+                wire = int(typ_l[first] != 1 and nsoma_l[pp0] > 1)
+            else:
+                handled = False
+        if not handled and ptype == 1:
+            offset = -1 if psec_first == 0 else -2
+            if pp < psec_first + psec_size + offset:
+                parent_x, wire = 0.5, int(den_con_soma and nown > 1)
+            elif nown > 1 and nsoma_l[pp0] > 1 and typ_l[first] != 1:
+                wire = 1
+        if prox_l[first]:
+            parent_x = 0.0
+        gather.append(pp0)
+        gather.extend(range(first, stop))
+        meta.append((psec, parent_x, wire, nown + 1))
+        sec_type.append(typ_l[first])
+
+    points = np.column_stack([samples.xyz, samples.diam])[np.asarray(gather, dtype=np.int64)]
+    offsets = np.cumsum([0] + [m[3] for m in meta])
+    sections = []
+    for isec, (psec, parent_x, wire, _) in enumerate(meta):
+        pts = points[offsets[isec]:offsets[isec + 1]]
+        if psec >= 0 and sec_type[psec] == 1 and sec_type[isec] != 1:
+            pts[0, 3] = pts[1, 3]  # a neurite on the soma starts with its own diameter
+        sections.append(RawSection(type=sec_type[isec], points=pts, parent=None if psec < 0 else psec,
+                                   parent_x=parent_x, first=wire, line=line_l[bounds[isec]]))
     return sections
 
 
-def _neuromorpho_sphere(samples: SwcSamples, pix, nchild: np.ndarray) -> bool:
+def _parent_index(pid: np.ndarray, index_of: np.ndarray) -> np.ndarray:
+    ok = (pid >= 0) & (pid < index_of.size)
+    return np.where(ok, index_of[np.where(ok, pid, 0)], -1)
+
+
+def _neuromorpho_sphere(samples: SwcSamples, pix: np.ndarray, nchild: np.ndarray) -> bool:
     """NEURON's special case for NeuroMorpho.Org's three-point soma (``neuromorph_3point_soma``)."""
-    if samples.id.size < 3 or pix(1) != 0 or pix(2) != 0 or nchild[1] != 0 or nchild[2] != 0:
+    if samples.id.size < 3 or pix[1] != 0 or pix[2] != 0 or nchild[1] != 0 or nchild[2] != 0:
         return False
     d = samples.diam
     if d[1] != d[0] or d[2] != d[0]:
@@ -382,16 +386,16 @@ def _neuromorpho_sphere(samples: SwcSamples, pix, nchild: np.ndarray) -> bool:
     return abs(length / d[0] - 1) < 0.01
 
 
-def _report_roots(samples: SwcSamples, pix, path: str, log: ImportLog) -> None:
+def _report_roots(samples: SwcSamples, pix: np.ndarray, log: ImportLog) -> None:
     """Repairs NEURON makes to samples that are not children of the first root."""
     roots = np.flatnonzero(samples.pid < 0)
-    missing = [i for i in range(samples.id.size) if samples.pid[i] >= 0 and pix(i) < 0]
+    missing = np.flatnonzero((samples.pid >= 0) & (pix < 0))
     if roots.size > 1:
         lines = ", ".join(str(int(samples.line[k])) for k in roots[1:6])
         log.repair(f"{roots.size} root samples (parent -1); NEURON attaches every tree after the first to the "
                    f"first root section (extra roots at line(s) {lines})", int(samples.line[roots[1]]))
-    if missing:
-        k = missing[0]
+    if missing.size:
+        k = int(missing[0])
         log.repair(f"sample {samples.id[k]} refers to parent {samples.pid[k]}, which does not exist "
                    f"({len(missing)} such sample(s)); NEURON attaches it to the first root section",
                    int(samples.line[k]))

@@ -1,0 +1,83 @@
+"""The command line: summaries, NEURON-equal JSON, and one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from neurax.cli import main
+from tests.conftest import reference_source
+from tests.reference_neuron.morphology_refs import REFERENCE_DIR, load_reference
+
+
+def test_inspect_demo_cell(capsys):
+    assert main(["inspect"]) == 0
+    out = capsys.readouterr().out
+    assert "c91662.swc" in out and "sections: 194" in out and "apic" in out and "NeuroM: neurites" in out
+
+
+@pytest.mark.parametrize("name, args, config", [
+    ("nrn__c91662.swc", ["--d-lambda", "0.1", "--Ra", "100"], "dlambda"),
+    ("arbor__pyramidal.swc", ["--nseg", "3"], "nseg3"),
+    ("jaxley__morph_ca1_n120.swc", [], "nseg1"),
+    ("nrn__111200A.asc", ["--d-lambda", "0.1", "--Ra", "100", "--cm", "1"], "dlambda"),
+    ("morphio__simple.h5", ["--nseg", "3"], "nseg3"),
+])
+def test_inspect_json_equals_neuron(tmp_path, name, args, config):
+    ref = load_reference(REFERENCE_DIR / f"{name}.npz")
+    out = tmp_path / "cell.json"
+    assert main(["inspect", str(reference_source(ref["source"])), *args, "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert [s["name"] for s in doc["sections"]] == [s["name"] for s in ref["sections"]]
+    for mine, theirs in zip(doc["sections"], ref["sections"], strict=True):
+        assert (mine["parent"], mine["parent_x"], mine["n3d"]) == (theirs["parent"], theirs["parent_x"],
+                                                                     theirs["n3d"])
+        np.testing.assert_array_equal(mine["pt3d"], theirs["points"])
+        np.testing.assert_allclose(mine["L"], theirs["L"], rtol=1e-9)
+        want = theirs["configs"][config]
+        assert mine["nseg"] == want["nseg"] == len(mine["segments"])
+        for key in ("x", "area", "ri", "diam"):
+            np.testing.assert_allclose([seg[key] for seg in mine["segments"]], want[key], rtol=1e-9, err_msg=key)
+    assert doc["sectionlists"]["all"] == ref["sectionlists"]["all"]
+
+
+def test_json_to_stdout(capsys):
+    assert main(["inspect", "--json", "-"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["sections"][0]["name"] == "soma[0]"
+    assert "sections: 194" in captured.err
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("1 1 0 0 0 1 -1\n2 3 0 1 x 1 1\n", "cell.swc:2: z 'x' is not a number"),
+    ("1 1 0 0 0 1 -1\n1 3 0 1 0 1 1\n", "sample id 1 is used twice"),
+    ("", "file is empty"),
+])
+def test_bad_input_exits_2_with_one_line(tmp_path, capsys, content, expected):
+    path = tmp_path / "cell.swc"
+    path.write_text(content)
+    assert main(["inspect", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and expected in err[0] and err[0].startswith("neurax: error:")
+
+
+def test_missing_file_and_strict_mode(tmp_path, capsys):
+    assert main(["inspect", str(tmp_path / "nope.swc")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    path = tmp_path / "cell.swc"
+    path.write_text("1 1 0 0 0 1 -1\n2 3 0 1 0 1 1\n5 3 0 2 0 1 4\n")
+    assert main(["inspect", str(path)]) == 0
+    assert "repairs (as NEURON makes them): 1" in capsys.readouterr().out
+    assert main(["inspect", str(path), "--strict"]) == 2
+    assert "cell.swc:3:" in capsys.readouterr().err
+
+
+def test_console_script_runs_without_traceback(tmp_path):
+    path = tmp_path / "cell.swc"
+    path.write_bytes(b"\x00\x01\x02garbage")
+    proc = subprocess.run([sys.executable, "-m", "neurax.cli", "inspect", str(path)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "binary" in proc.stderr
