@@ -8,8 +8,13 @@ import numpy as np
 import pytest
 
 import neurax as nx
-from neurax.errors import (MorphologyFileError, MorphologyRepairWarning, MorphologyStructureError,
-                           MorphologySyntaxError, StrictModeError)
+from neurax.errors import (
+    MorphologyFileError,
+    MorphologyRepairWarning,
+    MorphologyStructureError,
+    MorphologySyntaxError,
+    StrictModeError,
+)
 from tests.conftest import shared
 
 

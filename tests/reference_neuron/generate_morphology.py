@@ -617,8 +617,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="process only files whose path contains SUBSTRING")
     parser.add_argument("--jobs", type=int, default=max(1, (os.cpu_count() or 2) // 2))
     parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="shared morphologies folder")
+    parser.add_argument("--out", type=Path, default=None, help="folder for the .npz references")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.out is not None:
+        global OUT_DIR
+        OUT_DIR = args.out
     if args.worker:
         worker(json.loads(args.worker))
         return 0

@@ -1,0 +1,31 @@
+"""With NEURON installed (pip install -e .[neuron]), regenerating a reference reproduces the stored one."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import SHARED_MORPHOLOGIES
+from tests.reference_neuron.morphology_refs import REFERENCE_DIR, load_reference
+
+pytest.importorskip("neuron")
+pytestmark = pytest.mark.neuron
+
+GENERATOR = Path(__file__).with_name("generate_morphology.py")
+
+
+@pytest.mark.parametrize("only", ["morphio/three_point_soma.swc", "nrn/simple.asc", "morphio/simple.h5"])
+def test_regenerated_reference_equals_stored(tmp_path, only):
+    if not SHARED_MORPHOLOGIES.exists():
+        pytest.skip("shared morphologies not found")
+    subprocess.run([sys.executable, str(GENERATOR), "--only", only, "--jobs", "1", "--out", str(tmp_path),
+                    "--root", str(SHARED_MORPHOLOGIES)], check=True, capture_output=True, timeout=600)
+    name = only.replace("/", "__") + ".npz"
+    fresh, stored = load_reference(tmp_path / name), load_reference(REFERENCE_DIR / name)
+    assert fresh["meta"]["sections"] == stored["meta"]["sections"]
+    for key, value in stored["arrays"].items():
+        np.testing.assert_array_equal(fresh["arrays"][key], value, err_msg=key)
