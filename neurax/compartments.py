@@ -145,7 +145,8 @@ def _values(morph: Morphology, value, default: float, what: str) -> np.ndarray:
 class CompartmentTree:
     """NEURON's nodes for one morphology and nseg choice, in Hines order.
 
-    Node ``i`` has parent ``parent[i] < i`` (``-1`` for a root). Segment arrays (``seg_*``) list every
+    Node ``i`` has parent ``parent[i] < i``; the roots (``parent == -1``, the x = 0 node of each root
+    section) come first. Segment arrays (``seg_*``) list every
     segment section by section, in section order; ``seg_node`` maps them to nodes.
 
     Attributes:
@@ -251,12 +252,14 @@ def discretize(morph: Morphology, nseg: NsegPolicy = 1, *, Ra: float | Mapping =
     # (roots only), its nseg centres, then its zero-area x = 1 node.
     order = morph.breadth_first()
     is_root = np.array([s.parent is None for s in morph])
-    sizes = nsegs + 1 + is_root
-    base = np.zeros(nsec, np.int64)
-    base[order] = np.concatenate([[0], np.cumsum(sizes[order])[:-1]])
-    first_centre = base + is_root
+    # Roots' x = 0 nodes come first (as in NEURON), then each section's centres and its x = 1 node.
+    n_roots = int(is_root.sum())
+    start = np.full(nsec, -1, np.int64)
+    start[is_root] = np.arange(n_roots)
+    sizes = nsegs + 1
+    first_centre = np.zeros(nsec, np.int64)
+    first_centre[order] = n_roots + np.concatenate([[0], np.cumsum(sizes[order])[:-1]])
     end = first_centre + nsegs
-    start = np.where(is_root, base, -1)
     sections = morph.sections
     nseg_l = nsegs.tolist()
     for k in order:  # a section attached at x = 0 of a non-root parent shares that parent's attachment
@@ -270,7 +273,7 @@ def discretize(morph: Morphology, nseg: NsegPolicy = 1, *, Ra: float | Mapping =
             start[k] = start[p]
         else:
             start[k] = first_centre[p] + min(int(nseg_l[p] * x), nseg_l[p] - 1)
-    n_nodes = int(sizes.sum())
+    n_nodes = n_roots + int(sizes.sum())
     seg_sec = np.repeat(np.arange(nsec), nsegs)
     seg_local = np.arange(int(seg_offsets[-1])) - seg_offsets[seg_sec]
     seg_node = first_centre[seg_sec] + seg_local
@@ -285,7 +288,7 @@ def discretize(morph: Morphology, nseg: NsegPolicy = 1, *, Ra: float | Mapping =
     node_section = np.zeros(n_nodes, np.int64)
     node_section[seg_node] = seg_sec
     node_section[end] = np.arange(nsec)
-    node_section[base[is_root]] = np.flatnonzero(is_root)
+    node_section[:n_roots] = np.flatnonzero(is_root)
     node_x = np.zeros(n_nodes)
     seg_x = (seg_local + 0.5) / nsegs[seg_sec]
     node_x[seg_node] = seg_x

@@ -1,0 +1,68 @@
+"""The mechanism interface: what a membrane channel (a NEURON density mechanism) must provide.
+
+A mechanism is a small frozen dataclass whose fields are its parameters (NEURON units, NEURON defaults).
+It declares its state names and implements three pure functions of JAX arrays, each evaluated on the
+nodes where the mechanism is inserted:
+
+* :meth:`Mechanism.init` - the INITIAL block: states at the initial voltage;
+* :meth:`Mechanism.current` - the BREAKPOINT currents (mA/cm^2, outward positive) at voltage ``v``;
+* :meth:`Mechanism.advance` - the state update over one step ``dt`` (ms) with the new voltage
+  (NEURON's ``cnexp``: ``x += (1 - exp(-dt / tau)) (xinf - x)``).
+
+The engine adds the conductance the way NEURON does, ``g = (i(v + 0.001) - i(v)) / 0.001``, so a new
+channel is one short file: parameters, states, rates and current. Parameters arrive as a dict of arrays
+(one value per node), states likewise; ``ctx`` carries the simulation constants (``celsius``, ``dt``,
+and whatever :meth:`Mechanism.prepare` computed once per simulation, such as rate tables).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+__all__ = ["Mechanism"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Mechanism:
+    """Base class of density mechanisms. Subclasses are frozen dataclasses of their parameters."""
+
+    #: NEURON's name of the mechanism (``insert NAME``).
+    name: ClassVar[str] = ""
+    #: Names of the state variables.
+    states: ClassVar[tuple[str, ...]] = ()
+    #: Units of each parameter, for documentation and messages.
+    units: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def parameter_names(cls) -> tuple[str, ...]:
+        """The parameters (dataclass fields) of the mechanism."""
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    def parameters(self) -> dict[str, float]:
+        """Parameter values of this instance."""
+        return {name: getattr(self, name) for name in self.parameter_names()}
+
+    def prepare(self, ctx: dict[str, Any]) -> dict[str, Any]:
+        """Per-simulation precomputation (e.g. rate tables at ``ctx['celsius']``); returns extra context."""
+        return {}
+
+    def init(self, v, p: dict, ctx: dict) -> dict:
+        """States at voltage ``v`` (mV) after ``finitialize``."""
+        return {}
+
+    def current(self, v, s: dict, p: dict, ctx: dict):
+        """Membrane current density (mA/cm^2) at voltage ``v`` with states ``s``."""
+        raise NotImplementedError
+
+    def advance(self, v, s: dict, p: dict, ctx: dict) -> dict:
+        """States after one step of ``ctx['dt']`` ms, given the new voltage ``v``."""
+        return s
+
+
+def cnexp(x, xinf, tau, dt):
+    """NEURON's ``cnexp`` update for ``x' = (xinf - x) / tau``, in the exact form NMODL generates."""
+    import jax.numpy as jnp
+
+    rate = -1.0 / tau
+    return x + (1.0 - jnp.exp(dt * rate)) * (-(xinf / tau) / rate - x)

@@ -1,0 +1,5 @@
+"""Linear algebra on the compartment tree: the Hines solve and its derivative rule."""
+
+from neurax.solver.hines import TreeStructure, tree_solve
+
+__all__ = ["TreeStructure", "tree_solve"]
