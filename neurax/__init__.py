@@ -20,6 +20,13 @@ _EXPORTS = {
     "CompartmentTree": "neurax.compartments",
     "DLambda": "neurax.compartments",
     "MaxLength": "neurax.compartments",
+    "Cell": "neurax.cell",
+    "HH": "neurax.mechanisms",
+    "Pas": "neurax.mechanisms",
+    "Mechanism": "neurax.mechanisms",
+    "IClamp": "neurax.stimuli",
+    "simulate": "neurax.simulation",
+    "Solution": "neurax.simulation",
     "NeuraxError": "neurax.errors",
     "MorphologyError": "neurax.errors",
     "MorphologyRepairWarning": "neurax.errors",
@@ -31,6 +38,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
+    from neurax.cell import Cell
     from neurax.compartments import CompartmentTree, DLambda, MaxLength, discretize
     from neurax.errors import (
         DiscretizationError,
@@ -41,7 +49,10 @@ if TYPE_CHECKING:  # pragma: no cover
         StrictModeError,
     )
     from neurax.io import load
+    from neurax.mechanisms import HH, Mechanism, Pas
     from neurax.morphology import Location, Morphology, Section
+    from neurax.simulation import Solution, simulate
+    from neurax.stimuli import IClamp
 
 
 def __getattr__(name: str):

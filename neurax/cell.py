@@ -98,7 +98,8 @@ class Cell:
     @property
     def params(self) -> dict:
         """The numeric parameters: ``cm``, ``area``, ``g_axial`` per node, and per mechanism name a dict of
-        per-node arrays over the nodes where it is inserted."""
+        per-node arrays over the nodes where it is inserted.
+        """
         return self._params
 
     @property
@@ -174,7 +175,7 @@ class Cell:
 
 
 def _register() -> None:
-    import jax
+    from neurax._jax import jax
 
     jax.tree_util.register_pytree_node(Cell, lambda c: c.tree_flatten(), Cell.tree_unflatten)
 

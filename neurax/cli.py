@@ -55,6 +55,30 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument("--json", metavar="OUT", help="write sections and segments as JSON ('-' for stdout)")
     inspect.add_argument("--strict", action="store_true",
                          help="refuse files NEURON would silently repair instead of repairing them")
+
+    sim = sub.add_parser("simulate", help="simulate a cell exactly as NEURON's fixed-step method would",
+                         description="Simulate a morphology with NEURON's fixed-step backward Euler. Without FILE, "
+                         "runs the bundled demo cell and protocol and writes neurax-demo.npz and neurax-demo.png.")
+    sim.add_argument("file", nargs="?", help="morphology file (default: the bundled demo cell and protocol)")
+    group = sim.add_mutually_exclusive_group()
+    group.add_argument("--nseg", type=_positive_int, default=None, help="segments per section (default 1)")
+    group.add_argument("--d-lambda", type=_positive_float, default=None, metavar="F", help="NEURON's d_lambda rule")
+    sim.add_argument("--Ra", type=_positive_float, default=None, help="axial resistivity, ohm cm (35.4)")
+    sim.add_argument("--cm", type=_positive_float, default=None, help="membrane capacitance, uF/cm2 (1)")
+    sim.add_argument("--mechanism", choices=("hh", "pas"), default="hh", help="inserted everywhere (default hh)")
+    sim.add_argument("--celsius", type=float, default=6.3, help="temperature, degC (6.3)")
+    sim.add_argument("--v-init", type=float, default=-65.0, help="initial voltage, mV (-65)")
+    sim.add_argument("--dt", type=_positive_float, default=0.025, help="time step, ms (0.025)")
+    sim.add_argument("--tstop", type=float, default=None, help="simulated time, ms (100 for the demo, else 5)")
+    sim.add_argument("--rates", choices=("table", "exact"), default="table", help="hh rates: NEURON's table or exact")
+    sim.add_argument("--iclamp", action="append", default=None, metavar="'SEC(X),DELAY,DUR,AMP'",
+                     help="current clamp (nA); repeatable")
+    sim.add_argument("--record", action="append", default=None, metavar="'SEC(X)'",
+                     help="record the voltage here; repeatable (default soma[0](0.5))")
+    sim.add_argument("--out", help="write t and one array per --record to this .npz")
+    sim.add_argument("--plot", help="write a PNG of the traces and the morphology coloured by peak voltage")
+    sim.add_argument("--float32", action="store_true", help="single precision (faster, less exact)")
+    sim.add_argument("--strict", action="store_true", help="refuse files NEURON would silently repair")
     return parser
 
 
@@ -66,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "inspect":
             return _inspect(args)
+        if args.command == "simulate":
+            return _simulate(args)
     except NeuraxError as err:
         print(f"neurax: error: {err}", file=sys.stderr)
         return 2
@@ -97,6 +123,85 @@ def _inspect(args: argparse.Namespace) -> int:
     out = sys.stderr if args.json == "-" else sys.stdout
     print(summary(tree, policy_text=_policy_text(args)), file=out)
     return 0
+
+
+#: The demo protocol: hh everywhere on the demo cell, d_lambda 0.1 at Ra 100, a 80 ms soma current step.
+DEMO = {"d_lambda": 0.1, "Ra": 100.0, "tstop": 100.0, "iclamp": ["soma[0](0.5),5,80,2"],
+        "record": ["soma[0](0.5)", "apic[60](1)", "dend[20](1)", "axon[0](1)"],
+        "out": "neurax-demo.npz", "plot": "neurax-demo.png"}
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    import time
+
+    import numpy as np
+
+    from neurax.cell import Cell
+    from neurax.compartments import DLambda
+    from neurax.errors import MorphologyRepairWarning
+    from neurax.io import load
+    from neurax.mechanisms import HH, Pas
+    from neurax.simulation import Run
+    from neurax.stimuli import IClamp
+
+    demo = args.file is None
+    defaults = DEMO if demo else {}
+    path = args.file or str(DEMO_CELL)
+    d_lambda = args.d_lambda if args.d_lambda is not None else (None if args.nseg else defaults.get("d_lambda"))
+    policy = DLambda(d_lambda) if d_lambda is not None else (args.nseg or 1)
+    Ra = args.Ra if args.Ra is not None else defaults.get("Ra", 35.4)
+    cm = args.cm if args.cm is not None else 1.0
+    tstop = args.tstop if args.tstop is not None else defaults.get("tstop", 5.0)
+    clamps = [IClamp.parse(text) for text in (args.iclamp if args.iclamp is not None else defaults.get("iclamp", []))]
+    record = args.record or defaults.get("record") or ["soma[0](0.5)"]
+    out, plot = args.out or defaults.get("out"), args.plot or defaults.get("plot")
+
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MorphologyRepairWarning)
+        morph = load(path, strict=args.strict)
+    cell = Cell(morph, policy, Ra=Ra, cm=cm).insert(HH() if args.mechanism == "hh" else Pas())
+    t_load = time.perf_counter() - t0
+    import jax.numpy as jnp
+
+    run = Run(cell, clamps, record, tstop=tstop, dt=args.dt, v_init=args.v_init, celsius=args.celsius,
+              rates=args.rates, dtype=jnp.float32 if args.float32 else jnp.float64, peak=True)
+    timings: dict = {}
+    solution = run.finish(run.chunked(progress=sys.stderr.isatty() or run.steps >= 40000, timings=timings))
+    v = np.asarray(solution.v)
+    t = np.asarray(solution.t)
+    spikes = [int(np.count_nonzero((trace[1:] >= -20.0) & (trace[:-1] < -20.0))) for trace in v]
+    print(f"{path}{' (demo protocol)' if demo else ''}")
+    print(f"  {len(morph)} sections, {cell.tree.n_segments} compartments ({cell.tree.n_nodes} nodes); "
+          f"{args.mechanism} everywhere; {_policy_text_sim(policy, Ra, cm)}")
+    print(f"  {run.steps} steps of {args.dt:g} ms to {t[-1]:g} ms at {args.celsius:g} degC, rates {args.rates}, "
+          f"{'float32' if args.float32 else 'float64'}")
+    for clamp in clamps:
+        print(f"  IClamp {clamp.location}: {clamp.amp:g} nA from {clamp.delay:g} ms for {clamp.dur:g} ms")
+    for name, trace, count in zip(record, v, spikes, strict=True):
+        print(f"  {name:<20} spikes (-20 mV crossings) {count:3d}  v {trace.min():8.3f} ..  {trace.max():8.3f} mV")
+    print(f"  time: load+discretise {t_load:.2f} s, compile {timings['compile']:.2f} s, run {timings['run']:.2f} s")
+    if out:
+        np.savez(out, t=t, **{name: trace for name, trace in zip(record, v, strict=True)})
+        print(f"  wrote {out}")
+    if plot:
+        try:
+            from neurax.plot import plot_simulation
+        except ImportError:  # pragma: no cover - matplotlib missing
+            print("  (no figure: pip install 'neurax[plot]' for matplotlib)")
+        else:
+            try:
+                plot_simulation(solution, cell, plot, peak=np.asarray(timings["carry"][2]),
+                                title=f"{os.path.basename(path)}: {args.mechanism}, {len(clamps)} IClamp(s)")
+                print(f"  wrote {plot}")
+            except ImportError:
+                print("  (no figure: pip install 'neurax[plot]' for matplotlib)")
+    return 0
+
+
+def _policy_text_sim(policy, Ra: float, cm: float) -> str:
+    rule = f"d_lambda {policy.d_lambda:g}" if hasattr(policy, "d_lambda") else f"nseg {policy}"
+    return f"{rule}, Ra {Ra:g} ohm cm, cm {cm:g} uF/cm2"
 
 
 def _policy_text(args: argparse.Namespace) -> str:

@@ -205,7 +205,7 @@ class SegmentGeometry:
 def _namespace(array):
     if isinstance(array, (np.ndarray, list, tuple, float, int)):
         return np
-    import jax.numpy as jnp
+    from neurax._jax import jnp
 
     return jnp
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import jax
+from neurax._jax import jax
 
 __all__ = ["IClamp"]
 

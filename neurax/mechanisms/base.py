@@ -62,7 +62,7 @@ class Mechanism:
 
 def cnexp(x, xinf, tau, dt):
     """NEURON's ``cnexp`` update for ``x' = (xinf - x) / tau``, in the exact form NMODL generates."""
-    import jax.numpy as jnp
+    from neurax._jax import jnp
 
     rate = -1.0 / tau
     return x + (1.0 - jnp.exp(dt * rate)) * (-(xinf / tau) / rate - x)

@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-import jax.numpy as jnp
-
+from neurax._jax import jnp
 from neurax.mechanisms.base import Mechanism, cnexp
 
 __all__ = ["HH"]
@@ -48,14 +47,23 @@ def _rates(v, celsius):
 
 
 def _table_lookup(table, v):
-    """NEURON's TABLE interpolation: ``table`` is (6, 201) at -100..100 mV."""
-    xi = (v - _TABLE_MIN) * (_TABLE_N / (_TABLE_MAX - _TABLE_MIN))
-    i = jnp.clip(jnp.floor(xi), 0, _TABLE_N - 1).astype(jnp.int32)
+    """NEURON's TABLE interpolation, ``t[i] + theta (t[i+1] - t[i])``, clamped outside -100..100 mV.
+
+    ``table`` is a tuple of six value columns and six difference columns (201 entries each, the last
+    difference 0): twelve 1-D gathers are three times faster on CPU than one row gather. Clamping the
+    table coordinate to [0, 200] gives NEURON's end values with theta = 0.
+    """
+    xi = jnp.clip((v - _TABLE_MIN) * (_TABLE_N / (_TABLE_MAX - _TABLE_MIN)), 0.0, float(_TABLE_N))
+    i = xi.astype(jnp.int32)
     theta = xi - i
-    lo, hi = table[:, i], table[:, i + 1]
-    value = lo + theta * (hi - lo)
-    value = jnp.where(xi <= 0.0, table[:, :1], value)
-    return jnp.where(xi >= _TABLE_N, table[:, -1:], value)
+    values, diffs = table
+    return tuple(t[i] + theta * dt[i] for t, dt in zip(values, diffs, strict=True))
+
+
+def _build_table(values):
+    """Six value and six difference columns from the rates at the 201 grid voltages."""
+    diffs = tuple(jnp.concatenate([t[1:] - t[:-1], jnp.zeros(1, t.dtype)]) for t in values)
+    return tuple(values), diffs
 
 
 @dataclass(frozen=True)
@@ -88,11 +96,11 @@ class HH(Mechanism):
         if ctx.get("rates", "table") != "table":
             return {}
         v = _TABLE_MIN + jnp.arange(_TABLE_N + 1, dtype=ctx["dtype"]) * ((_TABLE_MAX - _TABLE_MIN) / _TABLE_N)
-        return {"hh_table": jnp.stack(_rates(v, ctx["celsius"]))}
+        return {"hh_table": _build_table(_rates(v, ctx["celsius"]))}
 
     def _rates(self, v, ctx):
         if "hh_table" in ctx:
-            return tuple(_table_lookup(ctx["hh_table"], v))
+            return _table_lookup(ctx["hh_table"], v)
         return _rates(v, ctx["celsius"])
 
     def init(self, v, p, ctx):
@@ -101,14 +109,14 @@ class HH(Mechanism):
         return {"m": minf, "h": hinf, "n": ninf}
 
     def current(self, v, s, p, ctx):
-        """ina + ik + il (mA/cm^2)."""
+        """Ina + ik + il (mA/cm^2)."""
         m, h, n = s["m"], s["h"], s["n"]
         ina = p["gnabar"] * m * m * m * h * (v - p["ena"])
         ik = p["gkbar"] * n * n * n * n * (v - p["ek"])
         return ina + ik + p["gl"] * (v - p["el"])
 
     def advance(self, v, s, p, ctx):
-        """cnexp step of m, h, n with the rates at the new voltage."""
+        """Cnexp step of m, h, n with the rates at the new voltage."""
         minf, mtau, hinf, htau, ninf, ntau = self._rates(v, ctx)
         dt = ctx["dt"]
         return {"m": cnexp(s["m"], minf, mtau, dt), "h": cnexp(s["h"], hinf, htau, dt),

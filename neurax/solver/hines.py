@@ -16,10 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-import jax
-import jax.numpy as jnp
 import numpy as np
-from jax import lax
+
+from neurax._jax import jax, jnp, lax
 
 __all__ = ["TreeStructure", "tree_solve"]
 

@@ -1,0 +1,229 @@
+"""``simulate``: NEURON's fixed-step backward Euler (``secondorder = 0``) as one pure JAX function.
+
+One step from ``t_n``, in NEURON's order (``fadvance.cpp``):
+
+1. ``t += dt/2``; currents see ``t_n + dt/2`` (stimuli are on when ``delay <= t < delay + dur``);
+2. each mechanism adds ``-i(v)`` to the right-hand side and ``g = (i(v + 0.001) - i(v)) / 0.001`` to the
+   diagonal, stimuli add ``amp 100 / area``; capacitance adds ``cm 0.001 / dt``; axial terms couple each
+   node to its parent;
+3. the Hines solve gives ``dv`` and ``v += dv`` (zero-area nodes included);
+4. ``t += dt/2``; the states advance with the new ``v`` (``cnexp``); one sample is recorded.
+
+``finitialize``: ``v = v_init`` everywhere, states at their steady state for ``v_init``, one sample at
+``t = 0``. float64 by default; ``dtype=jnp.float32`` trades accuracy for speed.
+
+The function is pure: the same call works under ``jax.jit``, ``jax.vmap`` and ``jax.grad`` (the cell and
+the stimuli are pytrees; ``tstop``, ``dt``, ``record`` and ``rates`` are static).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurax._jax import jax, jnp, lax
+from neurax.cell import Cell
+from neurax.errors import NeuraxError
+from neurax.solver.hines import TreeStructure, tree_solve
+from neurax.stimuli import IClamp
+
+__all__ = ["simulate", "Solution"]
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Recorded traces.
+
+    Attributes:
+        t: sample times (ms), ``t[0] = 0`` then one per step (NEURON's half-step sums).
+        v: membrane potential (mV), shape ``(len(record), len(t))`` (batch axes in front under vmap).
+        record: the recorded locations, as given.
+    """
+
+    t: object
+    v: object
+    record: tuple[str, ...]
+
+    def __getitem__(self, location: str):
+        """The trace recorded at ``location`` (as given to ``record``)."""
+        return self.v[..., self.record.index(location), :]
+
+
+jax.tree_util.register_pytree_node(Solution, lambda s: ((s.t, s.v), s.record),
+                                   lambda rec, leaves: Solution(leaves[0], leaves[1], rec))
+
+
+def _times(tstop: float, dt: float) -> tuple[int, np.ndarray, np.ndarray]:
+    if not dt > 0 or not np.isfinite(dt):
+        raise NeuraxError(f"dt must be a positive number of ms, got {dt}")
+    if not tstop >= 0 or not np.isfinite(tstop):
+        raise NeuraxError(f"tstop must be a non-negative number of ms, got {tstop}")
+    steps = int(round(tstop / dt))
+    halves = np.cumsum(np.full(2 * steps, 0.5 * dt))  # NEURON adds dt/2 twice per step
+    return steps, halves[0::2], np.concatenate([[0.0], halves[1::2]])
+
+
+def simulate(cell: Cell, stimuli: Sequence[IClamp] = (), record: Sequence[str] = ("soma[0](0.5)",), *,
+             tstop: float, dt: float = 0.025, v_init=-65.0, celsius=6.3, rates: str = "table",
+             dtype=jnp.float64, progress: bool = False) -> Solution:
+    """Simulate a cell with NEURON's fixed-step method.
+
+    Args:
+        cell: the cell (:class:`~neurax.cell.Cell`).
+        stimuli: current clamps.
+        record: locations whose voltage to record, e.g. ``["soma[0](0.5)", "dend[3](1)"]``.
+        tstop: simulated time (ms); ``round(tstop / dt)`` steps are taken.
+        dt: time step (ms).
+        v_init: initial membrane potential (mV).
+        celsius: temperature (degC), NEURON's default 6.3.
+        rates: ``"table"`` (NEURON's default rate tables) or ``"exact"`` (formulas).
+        dtype: ``jnp.float64`` (default) or ``jnp.float32``.
+        progress: print progress to stderr on long runs (ignored inside ``jit``).
+
+    Returns:
+        A :class:`Solution` with times and traces.
+    """
+    run = Run(cell, stimuli, record, tstop=tstop, dt=dt, v_init=v_init, celsius=celsius, rates=rates, dtype=dtype)
+    if progress and not run.traced and run.steps > 0:
+        return run.finish(run.chunked(progress=True))
+    return run.finish(lax.scan(run.step, run.carry0, run.stim)[1])
+
+
+class Run:
+    """One simulation set up: the step function, the initial state and the stimulus currents.
+
+    :func:`simulate` is the way to use it; the command line uses it directly to time compilation apart
+    from running and to report progress.
+    """
+
+    def __init__(self, cell: Cell, stimuli: Sequence[IClamp], record: Sequence[str], *, tstop: float, dt: float,
+                 v_init, celsius, rates: str, dtype, peak: bool = False) -> None:
+        if rates not in ("table", "exact"):
+            raise NeuraxError(f"rates must be 'table' or 'exact', got {rates!r}")
+        self.steps, t_mid, self.t_out = _times(tstop, dt)
+        self.record = tuple(record)
+        self.dtype = dtype
+        tree = cell.tree
+        rec_nodes = np.array([tree.node_of(r) for r in self.record], dtype=np.int32)
+        stim_nodes = np.array([tree.node_of(s.location) for s in stimuli], dtype=np.int32)
+        structure = _structure(cell)
+        params = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype=dtype), cell.params)
+        ctx = {"dt": jnp.asarray(dt, dtype), "celsius": jnp.asarray(celsius, dtype), "rates": rates,
+               "dtype": dtype}
+        placements = cell.mechanisms
+        for mech, _ in placements:
+            ctx.update(mech().prepare(ctx))
+        # Stimulus currents per step (steps, n_stim), in the node equations' units.
+        area_eq = jnp.where(params["area"] > 0, params["area"], 100.0)
+        if len(stimuli):
+            t = jnp.asarray(t_mid, dtype)[:, None]
+            delay = jnp.stack([jnp.asarray(s.delay, dtype) for s in stimuli])
+            dur = jnp.stack([jnp.asarray(s.dur, dtype) for s in stimuli])
+            amp = jnp.stack([jnp.asarray(s.amp, dtype) for s in stimuli])
+            on = (t >= delay) & (t < delay + dur)
+            self.stim = jnp.where(on, amp * (100.0 / area_eq[stim_nodes]), 0.0)
+        else:
+            self.stim = jnp.zeros((self.steps, 0), dtype)
+        # Axial coefficients (NEURON's connection_coef) and the constant part of the diagonal.
+        parent = structure.parent
+        child = np.flatnonzero(parent >= 0)
+        par = parent[child]
+        g = params["g_axial"]
+        b = jnp.zeros_like(g).at[child].set(-100.0 * g[child] / area_eq[child])
+        a = jnp.zeros_like(g).at[child].set(-100.0 * g[child] / area_eq[par])
+        d_fixed = params["cm"] * (0.001 / ctx["dt"])
+        d_fixed = d_fixed.at[child].add(-b[child]).at[par].add(-a[child])
+        n = parent.size
+        # Most nodes' parent is the node just before them (section interiors): their axial terms are a
+        # shift; only the first node of each section needs a scatter to its parent.
+        chain = child[par == child - 1]
+        jump = child[par != child - 1]
+        jump_par = parent[jump]
+        is_chain = np.zeros(n, bool)
+        is_chain[chain] = True
+        chain_mask = jnp.asarray(is_chain)
+        prev = np.concatenate([[0], np.arange(n - 1)])
+        # Mechanisms are evaluated densely on every node (zero parameters and a mask elsewhere): on CPU
+        # that is much cheaper than gathering and scattering the inserted nodes every step.
+        mechs = []
+        for mech, nodes in placements:
+            mask = np.zeros(n, bool)
+            mask[nodes] = True
+            dense = {k: jnp.zeros(n, dtype).at[nodes].set(val) for k, val in params[mech.name].items()}
+            mechs.append((mech(), jnp.asarray(mask), dense))
+
+        def axial(v):
+            dv = v[prev] - v  # v_parent - v_i along chains
+            dv = jnp.where(chain_mask, dv, 0.0).at[jump].set(v[jump_par] - v[jump])
+            rhs_self = -b * dv
+            up = a * dv  # what each node adds to its parent's equation
+            to_parent = jnp.where(chain_mask, up, 0.0)
+            rhs = rhs_self + jnp.concatenate([to_parent[1:], jnp.zeros(1, dtype)])
+            return rhs.at[jump_par].add(up[jump])
+
+        def step(carry, stim_k):
+            v, states, vmax = carry
+            rhs = axial(v)
+            d = d_fixed
+            for (mech, mask, p), s in zip(mechs, states, strict=True):
+                i_hi = mech.current(v + 0.001, s, p, ctx)
+                i_v = mech.current(v, s, p, ctx)
+                rhs = rhs - jnp.where(mask, i_v, 0.0)
+                d = d + jnp.where(mask, (i_hi - i_v) / 0.001, 0.0)
+            if stim_nodes.size:
+                rhs = rhs.at[stim_nodes].add(stim_k)
+            v = v + tree_solve(structure, d, a, b, rhs)
+            states = tuple(mech.advance(v, s, p, ctx) for (mech, mask, p), s in zip(mechs, states, strict=True))
+            if peak:
+                vmax = jnp.maximum(vmax, v)
+            return (v, states, vmax), v[rec_nodes]
+
+        v0 = jnp.full(n, v_init, dtype=dtype)
+        states0 = tuple(mech.init(v0, p, ctx) for mech, mask, p in mechs)
+        self.step = step
+        self.carry0 = (v0, states0, v0 if peak else jnp.zeros((), dtype))
+        self.v0 = v0[rec_nodes]
+        self.traced = any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves((v0, params, self.stim)))
+
+    def finish(self, trace) -> Solution:
+        """The :class:`Solution` from the recorded samples of every step."""
+        v = jnp.concatenate([self.v0[None, :], trace], axis=0).T
+        return Solution(t=jnp.asarray(self.t_out, self.dtype), v=v, record=self.record)
+
+    def chunked(self, progress: bool = False, chunks: int = 20, timings: dict | None = None):
+        """Run in ``chunks`` jitted pieces (one compilation), printing progress; returns the samples.
+
+        ``timings`` (if given) receives ``compile`` and ``run`` seconds and the final ``carry``.
+        """
+        import sys
+        import time
+
+        size = max(1, -(-self.steps // chunks))
+        padded = -(-self.steps // size) * size
+        stim = jnp.concatenate([self.stim, jnp.zeros((padded - self.steps,) + self.stim.shape[1:], self.dtype)])
+        t0 = time.perf_counter()
+        run = jax.jit(lambda c, s: lax.scan(self.step, c, s)).lower(self.carry0, stim[:size]).compile()
+        t1 = time.perf_counter()
+        carry, out = self.carry0, []
+        for k in range(0, padded, size):
+            carry, trace = run(carry, stim[k:k + size])
+            out.append(trace)
+            if progress:
+                done = min(k + size, self.steps)
+                print(f"\r  simulating: {100 * done / self.steps:5.1f}% ({done}/{self.steps} steps, "
+                      f"{time.perf_counter() - t1:.1f} s)", end="", file=sys.stderr, flush=True)
+        jax.block_until_ready(carry)
+        if progress:
+            print(file=sys.stderr)
+        if timings is not None:
+            timings.update(compile=t1 - t0, run=time.perf_counter() - t1, carry=carry)
+        return jnp.concatenate(out, axis=0)[: self.steps]
+
+
+def _structure(cell: Cell) -> TreeStructure:
+    cache = cell._structure.__dict__.setdefault("_solver", {})
+    if "tree" not in cache:
+        cache["tree"] = TreeStructure.from_parents(cell.tree.parent)
+    return cache["tree"]
