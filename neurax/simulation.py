@@ -3,9 +3,9 @@
 One step from ``t_n``, in NEURON's order (``fadvance.cpp``):
 
 1. ``t += dt/2``; currents see ``t_n + dt/2`` (stimuli are on when ``delay <= t < delay + dur``);
-2. each mechanism adds ``-i(v)`` to the right-hand side and ``g = (i(v + 0.001) - i(v)) / 0.001`` to the
-   diagonal, stimuli add ``amp 100 / area``; capacitance adds ``cm 0.001 / dt``; axial terms couple each
-   node to its parent;
+2. each mechanism adds ``-i(v)`` to the right-hand side and its conductance ``g`` to the diagonal
+   (NEURON's ``(i(v + 0.001) - i(v)) / 0.001``; hh and pas give the equal analytic slope); stimuli add
+   ``amp 100 / area``; capacitance adds ``cm 0.001 / dt``; axial terms couple each node to its parent;
 3. the Hines solve gives ``dv`` and ``v += dv`` (zero-area nodes included);
 4. ``t += dt/2``; the states advance with the new ``v`` (``cnexp``); one sample is recorded.
 
@@ -168,10 +168,9 @@ class Run:
             rhs = axial(v)
             d = d_fixed
             for (mech, mask, p), s in zip(mechs, states, strict=True):
-                i_hi = mech.current(v + 0.001, s, p, ctx)
-                i_v = mech.current(v, s, p, ctx)
+                i_v, g_v = mech.current_and_conductance(v, s, p, ctx)
                 rhs = rhs - jnp.where(mask, i_v, 0.0)
-                d = d + jnp.where(mask, (i_hi - i_v) / 0.001, 0.0)
+                d = d + jnp.where(mask, g_v, 0.0)
             if stim_nodes.size:
                 rhs = rhs.at[stim_nodes].add(stim_k)
             v = v + tree_solve(structure, d, a, b, rhs)

@@ -115,6 +115,14 @@ class HH(Mechanism):
         ik = p["gkbar"] * n * n * n * n * (v - p["ek"])
         return ina + ik + p["gl"] * (v - p["el"])
 
+    def current_and_conductance(self, v, s, p, ctx):
+        """The current and its slope: hh is linear in v for fixed m, h, n."""
+        m, h, n = s["m"], s["h"], s["n"]
+        gna = p["gnabar"] * m * m * m * h
+        gk = p["gkbar"] * n * n * n * n
+        i = gna * (v - p["ena"]) + gk * (v - p["ek"]) + p["gl"] * (v - p["el"])
+        return i, gna + gk + p["gl"]
+
     def advance(self, v, s, p, ctx):
         """Cnexp step of m, h, n with the rates at the new voltage."""
         minf, mtau, hinf, htau, ninf, ntau = self._rates(v, ctx)

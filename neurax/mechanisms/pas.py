@@ -28,3 +28,7 @@ class Pas(Mechanism):
     def current(self, v, s, p, ctx):
         """``g (v - e)`` in mA/cm^2."""
         return p["g"] * (v - p["e"])
+
+    def current_and_conductance(self, v, s, p, ctx):
+        """The current and its slope ``g``."""
+        return p["g"] * (v - p["e"]), p["g"]
