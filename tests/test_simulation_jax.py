@@ -1,0 +1,82 @@
+"""simulate() is one pure function: the same call under jit, vmap and grad, float64 or float32."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import neurax as nx
+from tests.conftest import REPO
+
+BALL = REPO / "data" / "swc" / "ball_and_stick.swc"
+
+
+@pytest.fixture(scope="module")
+def cell():
+    return nx.Cell(nx.load(BALL), 5, Ra=100.0).insert(nx.HH()).insert(nx.Pas(g=1e-4), on="basal")
+
+
+def run(cell, amp=0.3, tstop=20.0, **kw):
+    stim = [nx.IClamp("soma[0](0.5)", 2.0, 10.0, amp)]
+    return nx.simulate(cell, stim, ["soma[0](0.5)", "dend[0](1)"], tstop=tstop, **kw)
+
+
+def test_jit_equals_eager(cell):
+    eager = run(cell)
+    jitted = jax.jit(lambda c: run(c).v)(cell)
+    np.testing.assert_allclose(np.asarray(jitted), np.asarray(eager.v), rtol=0, atol=1e-10)  # fusion: ulps
+    assert eager["dend[0](1)"].shape == (801,)
+
+
+def test_vmap_over_stimulus_and_parameters(cell):
+    amps = jnp.array([0.0, 0.2, 0.4])
+    batched = jax.vmap(lambda a: run(cell, amp=a).v)(amps)
+    for k, a in enumerate(np.asarray(amps)):
+        np.testing.assert_allclose(np.asarray(batched[k]), np.asarray(run(cell, amp=float(a)).v), atol=1e-9)
+
+    def with_gk(scale):
+        params = dict(cell.params)
+        params["hh"] = {**params["hh"], "gkbar": params["hh"]["gkbar"] * scale}
+        return run(cell.with_params(params)).v
+
+    scales = jnp.array([0.5, 1.0, 1.5])
+    batched = jax.vmap(with_gk)(scales)
+    np.testing.assert_allclose(np.asarray(batched[1]), np.asarray(run(cell).v), atol=1e-9)
+    assert not np.allclose(np.asarray(batched[0]), np.asarray(batched[2]))
+
+
+@pytest.mark.parametrize("leaf", [("hh", "gkbar"), ("hh", "gnabar"), ("pas", "g"), ("cm",), ("g_axial",)])
+def test_gradient_matches_finite_differences(cell, leaf):
+    def loss(scale):
+        params = jax.tree_util.tree_map(lambda x: x, cell.params)
+        target = params
+        for key in leaf[:-1]:
+            target = target[key]
+        target[leaf[-1]] = target[leaf[-1]] * scale
+        v = run(cell.with_params(params), tstop=10.0).v
+        return jnp.mean((v + 60.0) ** 2)
+
+    grad = jax.grad(loss)(1.0)
+    h = 1e-5
+    fd = (loss(1.0 + h) - loss(1.0 - h)) / (2 * h)
+    assert abs(float(grad) - float(fd)) <= 1e-5 * max(abs(float(fd)), 1e-8)
+
+
+def test_float32_runs_close_to_float64(cell):
+    v64 = np.asarray(run(cell).v)
+    v32 = np.asarray(run(cell, dtype=jnp.float32).v)
+    assert v32.dtype == np.float32
+    assert np.abs(v32 - v64).max() < 0.5
+
+
+def test_bad_arguments(cell):
+    with pytest.raises(nx.NeuraxError, match="dt must be"):
+        nx.simulate(cell, tstop=10.0, dt=0.0)
+    with pytest.raises(nx.NeuraxError, match="rates must be"):
+        nx.simulate(cell, tstop=1.0, rates="fast")
+    with pytest.raises(nx.LocationError):
+        nx.simulate(cell, record=["dend[7](0.5)"], tstop=1.0)
+    with pytest.raises(nx.LocationError, match="iclamp"):
+        nx.IClamp.parse("soma[0](0.5),1,2")
