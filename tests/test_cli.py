@@ -81,3 +81,28 @@ def test_console_script_runs_without_traceback(tmp_path):
     path.write_bytes(b"\x00\x01\x02garbage")
     proc = subprocess.run([sys.executable, "-m", "neurax.cli", "inspect", str(path)], capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "binary" in proc.stderr
+
+
+def test_simulate_demo_writes_traces_and_figure(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["simulate", "--tstop", "30"]) == 0
+    out = capsys.readouterr().out
+    assert "demo protocol" in out and "compartments" in out and "spikes" in out and "compile" in out
+    with np.load(tmp_path / "neurax-demo.npz") as data:
+        assert data["t"].shape == (1201,) and data["soma[0](0.5)"].shape == (1201,)
+        assert data["soma[0](0.5)"].max() > 0  # the demo cell fires
+    assert (tmp_path / "neurax-demo.png").stat().st_size > 10000
+
+
+def test_simulate_file_options_and_errors(tmp_path, capsys):
+    cell = str(reference_source("arbor/ball_and_stick.swc"))
+    out = tmp_path / "o.npz"
+    assert main(["simulate", cell, "--mechanism", "pas", "--tstop", "2", "--record", "dend[0](1)",
+                 "--iclamp", "soma[0](0.5),0.5,1,0.1", "--out", str(out)]) == 0
+    with np.load(out) as data:
+        assert set(data.files) == {"t", "dend[0](1)"}
+    capsys.readouterr()
+    assert main(["simulate", cell, "--record", "dend[9](0.5)", "--tstop", "1"]) == 2
+    assert "no section named 'dend[9]'" in capsys.readouterr().err
+    assert main(["simulate", cell, "--iclamp", "soma[0](0.5),1,2", "--tstop", "1"]) == 2
+    assert "SEC(X),DELAY,DUR,AMP" in capsys.readouterr().err
