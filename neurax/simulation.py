@@ -26,6 +26,7 @@ import numpy as np
 from neurax._jax import jax, jnp, lax
 from neurax.cell import Cell
 from neurax.errors import NeuraxError
+from neurax.geometry import segment_geometry
 from neurax.solver.hines import TreeStructure, tree_solve
 from neurax.stimuli import IClamp
 
@@ -115,8 +116,11 @@ class Run:
         placements = cell.mechanisms
         for mech, _ in placements:
             ctx.update(mech().prepare(ctx))
+        # Segment area and axial conductance from the (scaled) diameters and Ra, with NEURON's formulas,
+        # inside the traced function so that gradients reach geometry.
+        area, g = node_geometry(cell, params, dtype)
+        area_eq = jnp.where(area > 0, area, 100.0)
         # Stimulus currents per step (steps, n_stim), in the node equations' units.
-        area_eq = jnp.where(params["area"] > 0, params["area"], 100.0)
         if len(stimuli):
             t = jnp.asarray(t_mid, dtype)[:, None]
             delay = jnp.stack([jnp.asarray(s.delay, dtype) for s in stimuli])
@@ -130,7 +134,6 @@ class Run:
         parent = structure.parent
         child = np.flatnonzero(parent >= 0)
         par = parent[child]
-        g = params["g_axial"]
         b = jnp.zeros_like(g).at[child].set(-100.0 * g[child] / area_eq[child])
         a = jnp.zeros_like(g).at[child].set(-100.0 * g[child] / area_eq[par])
         d_fixed = params["cm"] * (0.001 / ctx["dt"])
@@ -219,6 +222,22 @@ class Run:
         if timings is not None:
             timings.update(compile=t1 - t0, run=time.perf_counter() - t1, carry=carry)
         return jnp.concatenate(out, axis=0)[: self.steps]
+
+
+def node_geometry(cell: Cell, params: dict, dtype) -> tuple:
+    """Per-node membrane area (um^2; 0 at zero-area nodes) and axial conductance to the parent (uS).
+
+    Computed from the reconstructed diameters times ``params["radius_scale"]`` and ``params["Ra"]`` with
+    NEURON's integration (:func:`neurax.geometry.segment_geometry`), traceable and differentiable.
+    """
+    tree = cell.tree
+    diam = jnp.asarray(cell.morphology.points[:, 3], dtype) * params["radius_scale"]
+    geo = segment_geometry(diam, cell.pieces, params["Ra"])
+    n = tree.n_nodes
+    area = jnp.zeros(n, dtype).at[tree.seg_node].set(geo.area)
+    last = tree.seg_offsets[1:] - 1
+    g = jnp.zeros(n, dtype).at[tree.seg_node].set(geo.g).at[tree.end_node].set(1.0 / geo.r_right[last])
+    return area, g
 
 
 def _structure(cell: Cell) -> TreeStructure:

@@ -47,7 +47,8 @@ def test_vmap_over_stimulus_and_parameters(cell):
     assert not np.allclose(np.asarray(batched[0]), np.asarray(batched[2]))
 
 
-@pytest.mark.parametrize("leaf", [("hh", "gkbar"), ("hh", "gnabar"), ("pas", "g"), ("cm",), ("g_axial",)])
+@pytest.mark.parametrize("leaf", [("hh", "gkbar"), ("hh", "gnabar"), ("pas", "g"), ("cm",), ("Ra",),
+                                  ("radius_scale",)])
 def test_gradient_matches_finite_differences(cell, leaf):
     def loss(scale):
         params = jax.tree_util.tree_map(lambda x: x, cell.params)
