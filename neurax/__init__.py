@@ -27,6 +27,15 @@ _EXPORTS = {
     "IClamp": "neurax.stimuli",
     "simulate": "neurax.simulation",
     "Solution": "neurax.simulation",
+    "Trainable": "neurax.params",
+    "Shared": "neurax.params",
+    "PerSection": "neurax.params",
+    "PerCompartment": "neurax.params",
+    "Positive": "neurax.params",
+    "Log": "neurax.params",
+    "ByDistance": "neurax.params",
+    "Bounded": "neurax.params",
+    "Identity": "neurax.params",
     "NeuraxError": "neurax.errors",
     "MorphologyError": "neurax.errors",
     "MorphologyRepairWarning": "neurax.errors",
@@ -51,11 +60,24 @@ if TYPE_CHECKING:  # pragma: no cover
     from neurax.io import load
     from neurax.mechanisms import HH, Mechanism, Pas
     from neurax.morphology import Location, Morphology, Section
+    from neurax.params import (
+        Bounded,
+        ByDistance,
+        Identity,
+        Log,
+        PerCompartment,
+        PerSection,
+        Positive,
+        Shared,
+        Trainable,
+    )
     from neurax.simulation import Solution, simulate
     from neurax.stimuli import IClamp
 
 
 def __getattr__(name: str):
+    if name == "fit":  # the fitting module (losses and the optimisation loop)
+        return importlib.import_module("neurax.fit")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'neurax' has no attribute {name!r}")

@@ -333,6 +333,12 @@ class Cell:
             target = target[k]
         return np.asarray(target)[index]
 
+    def trainable(self, spec: Mapping[str, object], transforms: Mapping[str, object] | None = None):
+        """The :class:`~neurax.params.Trainable` parameters of this cell (see :mod:`neurax.params`)."""
+        from neurax.params import Trainable
+
+        return Trainable(self, spec, transforms)
+
     def with_params(self, params: dict) -> Cell:
         """The same cell with a different parameter pytree (same structure)."""
         return Cell._build(self._structure, params)

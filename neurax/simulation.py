@@ -68,7 +68,7 @@ def _times(tstop: float, dt: float) -> tuple[int, np.ndarray, np.ndarray]:
 
 def simulate(cell: Cell, stimuli: Sequence[IClamp] = (), record: Sequence[str] = ("soma[0](0.5)",), *,
              tstop: float, dt: float = 0.025, v_init=-65.0, celsius=6.3, rates: str = "table",
-             dtype=jnp.float64, progress: bool = False) -> Solution:
+             dtype=jnp.float64, progress: bool = False, checkpoint: int | bool | None = None) -> Solution:
     """Simulate a cell with NEURON's fixed-step method.
 
     Args:
@@ -82,6 +82,9 @@ def simulate(cell: Cell, stimuli: Sequence[IClamp] = (), record: Sequence[str] =
         rates: ``"table"`` (NEURON's default rate tables) or ``"exact"`` (formulas).
         dtype: ``jnp.float64`` (default) or ``jnp.float32``.
         progress: print progress to stderr on long runs (ignored inside ``jit``).
+        checkpoint: for gradients of long simulations: store the state only every ``checkpoint`` steps
+            and recompute the steps in between during the backward pass (``True``: about sqrt(steps)).
+            Memory then grows with sqrt(steps) instead of steps, for about one extra forward pass.
 
     Returns:
         A :class:`Solution` with times and traces.
@@ -89,6 +92,9 @@ def simulate(cell: Cell, stimuli: Sequence[IClamp] = (), record: Sequence[str] =
     run = Run(cell, stimuli, record, tstop=tstop, dt=dt, v_init=v_init, celsius=celsius, rates=rates, dtype=dtype)
     if progress and not run.traced and run.steps > 0:
         return run.finish(run.chunked(progress=True))
+    if checkpoint:
+        size = max(1, round(run.steps ** 0.5)) if checkpoint is True else int(checkpoint)
+        return run.finish(run.checkpointed(size))
     return run.finish(lax.scan(run.step, run.carry0, run.stim)[1])
 
 
@@ -193,6 +199,20 @@ class Run:
         """The :class:`Solution` from the recorded samples of every step."""
         v = jnp.concatenate([self.v0[None, :], trace], axis=0).T
         return Solution(t=jnp.asarray(self.t_out, self.dtype), v=v, record=self.record)
+
+    def checkpointed(self, size: int):
+        """All steps as an outer scan over chunks of ``size`` steps whose insides are rematerialised."""
+        chunks = -(-self.steps // size)
+        pad = chunks * size - self.steps
+        stim = jnp.concatenate([self.stim, jnp.zeros((pad,) + self.stim.shape[1:], self.dtype)])
+        stim = stim.reshape((chunks, size) + self.stim.shape[1:])
+
+        @jax.checkpoint
+        def chunk(carry, stim_chunk):
+            return lax.scan(self.step, carry, stim_chunk)
+
+        _, trace = lax.scan(chunk, self.carry0, stim)
+        return trace.reshape((chunks * size,) + trace.shape[2:])[: self.steps]
 
     def chunked(self, progress: bool = False, chunks: int = 20, timings: dict | None = None):
         """Run in ``chunks`` jitted pieces (one compilation), printing progress; returns the samples.

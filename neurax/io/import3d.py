@@ -208,10 +208,10 @@ def instantiate(sections: list[RawSection], log: ImportLog, source: str | None =
         sec = sections[old]
         pts = sec.points[sec.first:]
         if sec.is_contour:
-            from neurax.io.contour import contour_to_centroid
+            from neurax.io.contour import contour2centroid, contourstack2centroid
 
             stack = [sections[c].points[sections[c].first:] for c in sec.contour_stack]
-            pts = contour_to_centroid(pts, stack)
+            pts = contourstack2centroid(pts, stack) if stack else contour2centroid(pts)
         if len(pts) == 1:
             pts = _sphere(pts[0])
         blocks.append(pts)

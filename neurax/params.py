@@ -1,0 +1,263 @@
+"""Trainable parameters: which values a fit may change, how they are shared, and their valid range.
+
+A :class:`Trainable` picks parameters of a :class:`~neurax.cell.Cell` and says how each is shared::
+
+    tr = cell.trainable({
+        "hh.gnabar@soma": nx.Shared("somatic"),        # one value for the whole section list
+        "hh.gkbar": nx.PerSection("apical"),          # one value per section
+        "pas.g": nx.PerCompartment("basal"),          # one value per compartment
+        "Ra": "all",                                  # a bare region means Shared(region)
+        "hh.gl@apic": nx.ByDistance("apical", lambda d, th: th[0] * (1 + th[1] * d), init=[3e-4, 0.0]),
+    }, transforms={"hh.gnabar@soma": nx.Bounded(0.0, 1.0)})   # others: Log() by default
+    p = tr.init()                   # a dict of JAX arrays (unconstrained), from the cell's current values
+    cell_p = tr.apply(p)            # a Cell with those values placed; traceable, differentiable
+    jax.grad(lambda p: loss(nx.simulate(tr.apply(p), ...)))(p)
+
+Keys are parameter names as :meth:`Cell.set` takes them (``cm``, ``Ra``, ``radius_scale``,
+``MECHANISM.PARAM``), optionally followed by ``@label`` so the same parameter can be trained separately on
+different regions. Entries apply in the order given (a later one overrides an earlier one where they
+overlap). Transforms keep values valid: :class:`Log` (``exp``), :class:`Positive` (softplus),
+:class:`Bounded` (sigmoid between bounds) or :class:`Identity`; by default every parameter is :class:`Log`
+except reversal potentials (``e``, ``el``, ``ena``, ``ek``), which are :class:`Identity`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurax._jax import jax, jnp
+from neurax.errors import NeuraxError
+
+__all__ = ["Shared", "PerSection", "PerCompartment", "ByDistance", "Identity", "Log", "Positive", "Bounded", "Trainable"]
+
+
+@dataclass(frozen=True)
+class Shared:
+    """One value for the whole region."""
+
+    region: str | tuple[str, ...] = "all"
+
+
+@dataclass(frozen=True)
+class PerSection:
+    """One value per section of the region."""
+
+    region: str | tuple[str, ...] = "all"
+
+
+@dataclass(frozen=True)
+class PerCompartment:
+    """One value per element of the region: per node (cm, mechanisms) or per 3-D point (radius_scale)."""
+
+    region: str | tuple[str, ...] = "all"
+
+
+@dataclass(frozen=True)
+class ByDistance:
+    """Values given by a function of path distance from the soma with trainable coefficients.
+
+    ``fn(d, theta)`` maps distances ``d`` (um, a JAX array) and the coefficient vector ``theta`` to values;
+    ``init`` is the starting ``theta``. Example, a linear gradient along the apical tree::
+
+        nx.ByDistance("apical", lambda d, th: th[0] * (1 + th[1] * d), init=[1e-4, 1 / 300])
+    """
+
+    region: str | tuple[str, ...]
+    fn: object
+    init: tuple[float, ...] | list[float]
+
+
+@dataclass(frozen=True)
+class Identity:
+    """No constraint."""
+
+    def forward(self, u):
+        """Value from the unconstrained parameter."""
+        return u
+
+    def inverse(self, x):
+        """Unconstrained parameter from the value."""
+        return x
+
+
+@dataclass(frozen=True)
+class Positive:
+    """Values above ``floor``: ``x = floor + scale * softplus(u)``; ``scale`` sets the step size per unit of u."""
+
+    scale: float = 1.0
+    floor: float = 0.0
+
+    def forward(self, u):
+        """Value from the unconstrained parameter."""
+        return self.floor + self.scale * jax.nn.softplus(u)
+
+    def inverse(self, x):
+        """Unconstrained parameter from the value (which must exceed ``floor``)."""
+        y = (np.asarray(x, dtype=float) - self.floor) / self.scale
+        if np.any(y <= 0):
+            raise NeuraxError(f"value {x} is not above the floor {self.floor} of Positive()")
+        return np.where(y > 30, y, np.log(np.expm1(np.minimum(y, 30))))
+
+
+@dataclass(frozen=True)
+class Log:
+    """Positive values on a log scale, ``x = exp(u)``: parameters of very different magnitudes then move
+    by similar relative steps (the default for conductances, Ra, cm and radius scales).
+    """
+
+    def forward(self, u):
+        """Value from the unconstrained parameter."""
+        return jnp.exp(u)
+
+    def inverse(self, x):
+        """Unconstrained parameter from the (positive) value."""
+        x = np.asarray(x, dtype=float)
+        if np.any(x <= 0):
+            raise NeuraxError(f"value {x} is not positive, as Log() needs")
+        return np.log(x)
+
+
+@dataclass(frozen=True)
+class Bounded:
+    """Values strictly between ``lower`` and ``upper``: ``x = lower + (upper - lower) sigmoid(u)``."""
+
+    lower: float
+    upper: float
+
+    def forward(self, u):
+        """Value from the unconstrained parameter."""
+        return self.lower + (self.upper - self.lower) * jax.nn.sigmoid(u)
+
+    def inverse(self, x):
+        """Unconstrained parameter from the value (which must lie strictly inside the bounds)."""
+        y = (np.asarray(x, dtype=float) - self.lower) / (self.upper - self.lower)
+        if np.any((y <= 0) | (y >= 1)):
+            raise NeuraxError(f"value {x} is outside Bounded({self.lower}, {self.upper})")
+        return np.log(y) - np.log1p(-y)
+
+
+_REVERSALS = {"e", "el", "ena", "ek"}
+
+
+@dataclass(frozen=True)
+class _Entry:
+    key: str
+    path: tuple[str, ...]
+    index: np.ndarray  # elements of the parameter array
+    slot: np.ndarray  # which trainable value each element takes
+    n: int
+    transform: object
+    fn: object = None  # for ByDistance: fn(distance, theta)
+    distance: np.ndarray | None = None
+    init: np.ndarray | None = None
+
+
+class Trainable:
+    """A set of trainable parameters of a cell (see the module docstring).
+
+    Args:
+        cell: the cell whose current values are the starting point and the fixed rest.
+        spec: ``{name or name@label: region or Shared/PerSection/PerCompartment}``.
+        transforms: per key, a :class:`Positive`, :class:`Bounded` or :class:`Identity`.
+    """
+
+    def __init__(self, cell, spec: Mapping[str, object], transforms: Mapping[str, object] | None = None) -> None:
+        self.cell = cell
+        transforms = dict(transforms or {})
+        unknown = set(transforms) - set(spec)
+        if unknown:
+            raise NeuraxError(f"transforms for parameters not in spec: {', '.join(sorted(unknown))}")
+        entries = []
+        for key, sharing in spec.items():
+            name = key.split("@", 1)[0]
+            if isinstance(sharing, (str, list, tuple)):
+                sharing = Shared(sharing if isinstance(sharing, str) else tuple(sharing))
+            if not isinstance(sharing, (Shared, PerSection, PerCompartment, ByDistance)):
+                raise NeuraxError(f"{key}: sharing must be a region, Shared, PerSection, PerCompartment or ByDistance")
+            region = sharing.region if isinstance(sharing.region, str) else list(sharing.region)
+            path, index = cell.locate(name, region)
+            if index.size == 0:
+                raise NeuraxError(f"{key}: region {sharing.region!r} holds no elements")
+            if isinstance(sharing, ByDistance):
+                theta = np.asarray(sharing.init, dtype=float).ravel()
+                entries.append(_Entry(key, path, index, np.zeros(index.size, np.int64), theta.size,
+                                      transforms.get(key, Identity()), fn=sharing.fn,
+                                      distance=cell._where(path)[index], init=theta))
+                continue
+            if isinstance(sharing, Shared):
+                slot = np.zeros(index.size, np.int64)
+            elif isinstance(sharing, PerCompartment) or path == ("Ra",):
+                slot = np.arange(index.size)
+            else:
+                slot = np.unique(self._element_sections(path, index), return_inverse=True)[1]
+            default = Identity() if name.rsplit(".", 1)[-1] in _REVERSALS else Log()
+            entries.append(_Entry(key, path, index, slot, int(slot.max()) + 1, transforms.get(key, default)))
+        self._entries = tuple(entries)
+
+    def _element_sections(self, path: tuple[str, ...], index: np.ndarray) -> np.ndarray:
+        cell = self.cell
+        if path == ("radius_scale",):
+            return np.searchsorted(cell.morphology.offsets, index, side="right") - 1
+        nodes = index if path == ("cm",) else next(n for m, n in cell.mechanisms if m.name == path[0])[index]
+        return cell.tree.node_section[nodes]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The trainable parameters' names."""
+        return tuple(e.key for e in self._entries)
+
+    @property
+    def size(self) -> int:
+        """Total number of trainable values."""
+        return sum(e.n for e in self._entries)
+
+    def init(self) -> dict:
+        """Unconstrained starting values: each slot's mean current value, inverse-transformed."""
+        out = {}
+        for e in self._entries:
+            if e.fn is not None:
+                out[e.key] = jnp.asarray(e.transform.inverse(e.init))
+                continue
+            current = _get(self.cell.params, e.path)[e.index]
+            mean = np.bincount(e.slot, weights=current, minlength=e.n) / np.bincount(e.slot, minlength=e.n)
+            out[e.key] = jnp.asarray(e.transform.inverse(mean))
+        return out
+
+    def values(self, params: Mapping) -> dict:
+        """The constrained values of ``params`` (physical units), per key."""
+        return {e.key: e.transform.forward(params[e.key]) for e in self._entries}
+
+    def unconstrained(self, values: Mapping) -> dict:
+        """``params`` whose :meth:`values` are ``values`` (the inverse of :meth:`values`)."""
+        return {e.key: jnp.asarray(e.transform.inverse(np.broadcast_to(values[e.key], (e.n,))))
+                for e in self._entries}
+
+    def apply(self, params: Mapping):
+        """The cell with the trainable values placed (works on traced values)."""
+        new = jax.tree_util.tree_map(lambda x: x, self.cell.params)
+        for e in self._entries:
+            values = e.transform.forward(jnp.asarray(params[e.key]))
+            if e.fn is not None:
+                element = jnp.asarray(e.fn(jnp.asarray(e.distance), values), dtype=values.dtype)
+            else:
+                element = values[e.slot]
+            container = new
+            for k in e.path[:-1]:
+                container = container[k]
+            base = jnp.asarray(container[e.path[-1]], dtype=values.dtype)
+            container[e.path[-1]] = base.at[e.index].set(element)
+        return self.cell.with_params(new)
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{e.key}[{e.n}]" for e in self._entries)
+        return f"<Trainable {self.size} values: {parts}>"
+
+
+def _get(params: Mapping, path: tuple[str, ...]) -> np.ndarray:
+    node = params
+    for k in path:
+        node = node[k]
+    return np.asarray(node, dtype=float)
