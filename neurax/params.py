@@ -31,7 +31,8 @@ import numpy as np
 from neurax._jax import jax, jnp
 from neurax.errors import NeuraxError
 
-__all__ = ["Shared", "PerSection", "PerCompartment", "ByDistance", "Identity", "Log", "Positive", "Bounded", "Trainable"]
+__all__ = ["Shared", "PerSection", "PerCompartment", "ByDistance", "Identity", "Log", "Positive", "Bounded",
+           "Trainable"]
 
 
 @dataclass(frozen=True)
