@@ -1,0 +1,92 @@
+"""Fitting: recover parameters of real cells from NEURON-generated traces; losses; stop and resume."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import neurax as nx
+from tests.conftest import reference_source
+from tests.reference_neuron.fit_refs import load_fit_target
+
+
+def target_cell(ref):
+    tg = ref["target"]
+    morph = nx.load(reference_source(tg["morphology"]))
+    policy = nx.DLambda(tg["d_lambda"]) if tg["nseg"] is None else tg["nseg"]
+    cell = nx.Cell(morph, policy, Ra=tg["Ra"], cm=tg["cm"])
+    for m in tg["mechanisms"]:
+        cell = cell.insert(nx.HH(**m["params"]) if m["name"] == "hh" else nx.Pas(**m["params"]), on=m["on"])
+    return cell, [nx.IClamp.parse(s) for s in tg["iclamp"]]
+
+
+def test_true_parameters_reproduce_the_neuron_target():
+    ref = load_fit_target("fit_pvalb")
+    cell, stims = target_cell(ref)
+    tg = ref["target"]
+    v = nx.simulate(cell, stims, tg["record"], tstop=tg["tstop"], dt=tg["dt"]).v
+    assert np.abs(np.asarray(v) - ref["v"]).max() < 1e-6
+
+
+@pytest.mark.slow
+def test_recover_eight_parameters_of_a_real_cell_from_50_percent_off():
+    """hh gnabar, gkbar, gl on the soma and on the basal dendrites, Ra and cm of an Allen Pvalb cell."""
+    ref = load_fit_target("fit_pvalb")
+    cell, stims = target_cell(ref)
+    tg, true = ref["target"], ref["true_params"]
+    keys = ["hh.gnabar@somatic", "hh.gkbar@somatic", "hh.gl@somatic", "hh.gnabar@basal", "hh.gkbar@basal",
+            "hh.gl@basal", "Ra", "cm"]
+    tr = cell.trainable({k: k.split("@")[1] if "@" in k else "all" for k in keys})
+    params = tr.unconstrained({k: true[k] * (1.5 if i % 2 == 0 else 0.5) for i, k in enumerate(keys)})
+    target = jnp.asarray(ref["v"])
+
+    def loss_for(sigma):
+        goal = nx.fit.smooth(target, sigma, tg["dt"]) if sigma else target
+
+        def loss(p):
+            v = nx.simulate(tr.apply(p), stims, tg["record"], tstop=tg["tstop"], dt=tg["dt"]).v
+            return nx.fit.mse(nx.fit.smooth(v, sigma, tg["dt"]) if sigma else v, goal)
+
+        return loss
+
+    # Blurred traces first (wide basins for spike-timing mismatch), then the plain trace error.
+    for sigma, steps in [(4.0, 30), (2.0, 30), (1.0, 30), (0.0, 150)]:
+        result = nx.fit.fit(loss_for(sigma), params, optimizer=optax.lbfgs(), steps=steps, progress=False,
+                            tol=1e-14 if sigma == 0 else None)
+        params = result.params
+    values = tr.values(params)
+    errors = {k: abs(float(values[k][0]) / true[k] - 1) for k in keys}
+    assert max(errors.values()) < 0.01, errors
+
+
+def test_stop_and_resume(tmp_path):
+    ref = load_fit_target("fit_ball")
+    cell, stims = target_cell(ref)
+    tg = ref["target"]
+    tr = cell.trainable({"Ra": "all", "cm": "all"})
+    params = tr.unconstrained({"Ra": 100.0, "cm": 1.0})
+
+    def loss(p):
+        v = nx.simulate(tr.apply(p), stims, tg["record"], tstop=10.0, dt=tg["dt"]).v
+        return nx.fit.mse(v, ref["v"][:, : v.shape[-1]])
+
+    path = tmp_path / "fit.pkl"
+    first = nx.fit.fit(loss, params, optimizer=optax.adam(0.05), steps=4, checkpoint=path, progress=False)
+    assert first.step == 4 and path.exists()
+    resumed = nx.fit.fit(loss, params, optimizer=optax.adam(0.05), steps=8, checkpoint=path, progress=False)
+    fresh = nx.fit.fit(loss, params, optimizer=optax.adam(0.05), steps=8, progress=False)
+    assert resumed.step == 8 and len(resumed.losses) == 8
+    np.testing.assert_allclose(resumed.losses, fresh.losses, rtol=1e-9)
+    assert resumed.losses[-1] < resumed.losses[0]
+
+
+def test_losses():
+    t = np.arange(0, 100, 0.025)
+    v = np.where((t % 20 >= 10) & (t % 20 < 11), 30.0, -65.0)[None, :]  # 5 square "spikes"
+    assert float(nx.fit.soft_spike_count(v, sharpness=5.0)[0]) == pytest.approx(5.0, abs=1e-6)
+    assert float(nx.fit.spike_count_loss(v, [5], sharpness=5.0)) == pytest.approx(0.0, abs=1e-9)
+    assert float(nx.fit.mse(v, v)) == 0.0 and float(nx.fit.feature_loss(v, v)) == 0.0
+    smooth = np.asarray(nx.fit.smooth(v, 2.0, 0.025))
+    assert smooth.shape == v.shape and smooth.max() < 0.0
