@@ -1,0 +1,30 @@
+"""The tutorials in docs/ run as written and print what they promise."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+TUTORIALS = sorted((REPO / "docs").glob("[0-9][0-9]_*.py"))
+
+
+def test_there_are_tutorials():
+    assert len(TUTORIALS) >= 4
+
+
+@pytest.mark.parametrize("script", TUTORIALS, ids=lambda p: p.stem)
+def test_tutorial_runs(script: Path, tmp_path):
+    proc = subprocess.run([sys.executable, str(script)], cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    if script.stem.startswith("04"):
+        fitted = [line for line in proc.stdout.splitlines() if "fitted" in line]
+        assert len(fitted) == 6
+        for line in fitted:  # every fitted value within 1% of NEURON's
+            value, true = (float(part.split()[-1]) for part in line.split(",")[-2:])
+            assert abs(value / true - 1) < 0.01, line
