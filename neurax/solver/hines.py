@@ -138,23 +138,24 @@ def _predicted_ns(n_region: int, length: int, n_lanes: int, n: int) -> float:
 class LanePlan:
     """A split of a tree into a root region solved sequentially and ``K`` lanes of whole subtrees.
 
-    Every lane holds ``length`` slots plus one *ghost* slot (index ``length``): real nodes in Hines order
-    first, then padding (``d = 1``, ``a = b = rhs = 0``). A node whose parent is outside its lane (in
-    the root region, or none) points at the ghost, whose ``x`` is 0; its coupling to the root region is
-    applied outside the loops (the *fold*).
+    Each lane is a compact array of ``length + 1`` slots: its nodes in Hines order, then padding
+    (``d = 1``, ``a = b = rhs = 0``), then one *ghost* slot. A slot whose parent is outside its lane (a
+    lane *top*, whose parent is in the root region or which is a root, and the padding) points at the
+    ghost, whose ``x`` is 0; a top's coupling to its root-region parent is applied between the loops
+    (the *fold*).
 
     Attributes:
         n_lanes: ``K``.
-        length: slots per lane (the longest lane).
-        slot_node: ``(K, length + 1)`` node held by each slot; ``n`` (a padding row) where none.
-        slot_coef: like ``slot_node`` but ``n`` also for lane tops, whose ``a`` and ``b`` belong to the fold.
-        slot_parent: ``(K, length)`` slot of each slot's parent within its lane, or the ghost.
+        length: slots per lane before the ghost (the longest lane).
+        slot_node: ``(K, length + 1)`` node held by each slot; ``n`` (out of range) where none.
+        slot_coef: like ``slot_node`` but ``n`` also for the tops, whose ``a`` and ``b`` belong to the fold.
+        slot_parent: ``(K, length)`` slot of each slot's parent within its lane, or the ghost (``length``).
         region: root-region nodes (ascending: Hines order, roots first).
         region_parent: parent of each root-region node as an index into ``region`` (-1 for roots).
-        region_roots: number of roots in the region.
-        top_lane, top_slot, top_node, top_parent: the lane tops with a parent in the root region: their
-            lane, slot, node and parent (index into ``region``).
-        order: position of every node in ``concat([x_region, x_lanes.ravel()])``.
+        region_roots: number of roots in the region (its first nodes).
+        top_lane, top_slot, top_node, top_parent: the tops with a parent in the root region: their lane,
+            slot, node and parent (index into ``region``).
+        order: position of every node in ``concat([x_region, x_lane_0, ..., x_lane_K-1])``.
         predicted_ns: predicted time of one solve (ns) from :data:`LANE_COST_NS`.
     """
 
@@ -239,14 +240,12 @@ class LanePlan:
             slot_of[nodes] = np.arange(nodes.size)
             inner = nodes[top_of[nodes] != nodes]
             slot_parent[k, slot_of[inner]] = slot_of[parent[inner]]
-        slot_coef = slot_node.copy()
         is_top = np.zeros(n + 1, bool)
         is_top[tops] = True
-        slot_coef[is_top[slot_node]] = n
+        slot_coef = np.where(is_top[slot_node], n, slot_node)
 
         local = np.full(n, -1, dtype=np.int64)
         local[region] = np.arange(region.size)
-        region_parent = np.where(parent[region] >= 0, local[np.maximum(parent[region], 0)], -1)
         hanging = tops[parent[tops] >= 0]
         order = np.empty(n, dtype=np.int64)
         order[region] = np.arange(region.size)
@@ -257,8 +256,9 @@ class LanePlan:
         i32 = partial(np.asarray, dtype=np.int32)
         return LanePlan(
             n_lanes=n_lanes, length=int(length), slot_node=i32(slot_node), slot_coef=i32(slot_coef),
-            slot_parent=i32(slot_parent), region=i32(region), region_parent=i32(region_parent),
-            region_roots=int(np.sum(region_parent < 0)), top_lane=i32(lane_of[hanging]),
+            slot_parent=i32(slot_parent), region=i32(region),
+            region_parent=i32(np.where(parent[region] >= 0, local[np.maximum(parent[region], 0)], -1)),
+            region_roots=int(np.sum(parent[region] < 0)), top_lane=i32(lane_of[hanging]),
             top_slot=i32(slot_of[hanging]), top_node=i32(hanging), top_parent=i32(local[parent[hanging]]),
             order=i32(order), predicted_ns=float(predicted))
 
@@ -277,60 +277,67 @@ class LanePlan:
 # -- the solves ----------------------------------------------------------------------------------------
 
 
-def _sequential(parent: np.ndarray, n_roots: int, d, a, b, rhs):
-    """NEURON's triang + bksub, one node per iteration; arrays have the nodes on their leading axis."""
-    n = parent.size
-    if n == 0:
+def _sequential(parent: np.ndarray, n_roots: int, d, a, b, rhs, nodes: np.ndarray | None = None):
+    """NEURON's triang + bksub, one node per iteration; arrays have the nodes on their leading axis.
+
+    ``nodes`` (ascending, its first ``n_roots`` the roots) restricts the solve to those nodes of larger
+    arrays, which must already hold the terms of all other children of these nodes.
+    """
+    count = parent.size if nodes is None else nodes.size
+    if count == 0:
         return rhs
     parent = jnp.asarray(parent, dtype=jnp.int32)
+    index = (lambda k: k) if nodes is None else jnp.asarray(nodes, dtype=jnp.int32).__getitem__
 
     def triang(k, carry):
         d, rhs = carry
-        i = n - 1 - k
+        i = index(count - 1 - k)
         p = parent[i]
         f = a[i] / d[i]
         return d.at[p].add(-f * b[i]), rhs.at[p].add(-f * rhs[i])
 
     # No unrolling: XLA:CPU then copies the carried arrays each iteration (measured 40x slower).
-    d, rhs = lax.fori_loop(0, n - n_roots, triang, (d, rhs))
-    rhs = rhs.at[:n_roots].divide(d[:n_roots])
+    d, rhs = lax.fori_loop(0, count - n_roots, triang, (d, rhs))
+    roots = slice(0, n_roots) if nodes is None else nodes[:n_roots]
+    rhs = rhs.at[roots].divide(d[roots])
 
-    def bksub(i, rhs):
+    def bksub(k, rhs):
+        i = index(k)
         return rhs.at[i].set((rhs[i] - b[i] * rhs[parent[i]]) / d[i])
 
-    return lax.fori_loop(n_roots, n, bksub, rhs)
-
-
-def _pad_row(x, value):
-    return jnp.concatenate([x, jnp.full((1,) + x.shape[1:], value, x.dtype)])
+    return lax.fori_loop(n_roots, count, bksub, rhs)
 
 
 def _lanes(plan: LanePlan, d, a, b, rhs):
     """The lane solve (see :class:`LanePlan`); arrays have the nodes on their leading axis."""
     n_lanes, length = plan.n_lanes, plan.length
-    d_pad, rhs_pad = _pad_row(d, 1.0), _pad_row(rhs, 0.0)
-    a_pad, b_pad = _pad_row(a, 0.0), _pad_row(b, 0.0)
-    lane_d = [d_pad[plan.slot_node[k]] for k in range(n_lanes)]
-    lane_rhs = [rhs_pad[plan.slot_node[k]] for k in range(n_lanes)]
-    lane_a = [a_pad[plan.slot_coef[k]] for k in range(n_lanes)]
-    lane_b = [b_pad[plan.slot_coef[k]] for k in range(n_lanes)]
-    lane_parent = [jnp.asarray(plan.slot_parent[k]) for k in range(n_lanes)]
+
+    def gather(x, index, fill):
+        # Out-of-range indices (padding, ghost, tops' coefficients) read `fill`.
+        return x.at[index.ravel()].get(mode="fill", fill_value=fill).reshape(index.shape + x.shape[1:])
+
+    lane_d, lane_rhs = gather(d, plan.slot_node, 1.0), gather(rhs, plan.slot_node, 0.0)
+    lane_a, lane_b = gather(a, plan.slot_coef, 0.0), gather(b, plan.slot_coef, 0.0)
+    lane_parent = jnp.asarray(plan.slot_parent)
 
     def triang(step, carry):
-        lane_d, lane_rhs = carry
         i = length - 1 - step
         out_d, out_rhs = [], []
-        for dk, rk, ak, bk, pk in zip(lane_d, lane_rhs, lane_a, lane_b, lane_parent, strict=True):
-            f = ak[i] / dk[i]
-            out_d.append(dk.at[pk[i]].add(-f * bk[i]))
-            out_rhs.append(rk.at[pk[i]].add(-f * rk[i]))
+        for k, (dk, rk) in enumerate(zip(*carry, strict=True)):
+            p = lane_parent[k, i]
+            f = lane_a[k, i] / dk[i]
+            out_d.append(dk.at[p].add(-f * lane_b[k, i]))
+            out_rhs.append(rk.at[p].add(-f * rk[i]))
         return tuple(out_d), tuple(out_rhs)
 
-    lane_d, lane_rhs = lax.fori_loop(0, length, triang, (tuple(lane_d), tuple(lane_rhs)))
+    # One array per lane: XLA:CPU updates each in place (several updates of one array per iteration
+    # would make it copy the array).
+    lanes = (tuple(lane_d[k] for k in range(n_lanes)), tuple(lane_rhs[k] for k in range(n_lanes)))
+    lane_d, lane_rhs = lax.fori_loop(0, length, triang, lanes)
 
     # Fold the lane tops into their parents in the root region, then solve the root region.
     region = plan.region
-    x_region = jnp.zeros((0,) + rhs.shape[1:], rhs.dtype)
+    x_region = rhs[:0]
     if region.size:
         top_d = jnp.stack(lane_d)[plan.top_lane, plan.top_slot]
         top_rhs = jnp.stack(lane_rhs)[plan.top_lane, plan.top_slot]
@@ -338,14 +345,14 @@ def _lanes(plan: LanePlan, d, a, b, rhs):
         d_region = d[region].at[plan.top_parent].add(-f * b[plan.top_node])
         rhs_region = rhs[region].at[plan.top_parent].add(-f * top_rhs)
         x_region = _sequential(plan.region_parent, plan.region_roots, d_region, a[region], b[region], rhs_region)
-        # The tops' parents are known now: move their terms to the right-hand side.
-        coupling = b[plan.top_node] * x_region[plan.top_parent]
-        lane_rhs = tuple(rk.at[plan.top_slot[plan.top_lane == k]].add(-coupling[plan.top_lane == k])
+        # The tops' parents are solved: move their terms to the right-hand side.
+        coupling = -b[plan.top_node] * x_region[plan.top_parent]
+        lane_rhs = tuple(rk.at[plan.top_slot[plan.top_lane == k]].add(coupling[plan.top_lane == k])
                          for k, rk in enumerate(lane_rhs))
 
     def bksub(i, lane_x):
-        return tuple(xk.at[i].set((xk[i] - bk[i] * xk[pk[i]]) / dk[i])
-                     for xk, dk, bk, pk in zip(lane_x, lane_d, lane_b, lane_parent, strict=True))
+        return tuple(xk.at[i].set((xk[i] - lane_b[k, i] * xk[lane_parent[k, i]]) / dk[i])
+                     for k, (xk, dk) in enumerate(zip(lane_x, lane_d, strict=True)))
 
     lane_x = lax.fori_loop(0, length, bksub, lane_rhs)
     return jnp.concatenate([x_region, *lane_x])[plan.order]
