@@ -39,32 +39,34 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _add_cell_arguments(parser: argparse.ArgumentParser, file_help: str, defaults: bool) -> None:
+    """FILE, the nseg policy, Ra, cm and --strict: what inspect and simulate share."""
+    parser.add_argument("file", nargs="?", help=file_help)
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--nseg", type=_positive_int, default=None, help="segments per section (default 1)")
+    group.add_argument("--d-lambda", type=_positive_float, default=None, metavar="F",
+                       help="NEURON's d_lambda rule with lambda_f(100)")
+    parser.add_argument("--Ra", type=_positive_float, default=35.4 if defaults else None,
+                        help="axial resistivity, ohm cm (35.4)")
+    parser.add_argument("--cm", type=_positive_float, default=1.0 if defaults else None,
+                        help="membrane capacitance, uF/cm2 (1)")
+    parser.add_argument("--strict", action="store_true",
+                        help="refuse files NEURON would silently repair instead of repairing them")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="neurax", description="NEURON-exact, differentiable neuron simulation.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     inspect = sub.add_parser("inspect", help="import a morphology as NEURON would and summarise it",
                              description="Import a morphology (SWC, Neurolucida ASC, MorphIO H5) exactly as "
                              "NEURON's Import3d does, discretise it and summarise it.")
-    inspect.add_argument("file", nargs="?", help="morphology file (default: the bundled demo cell)")
-    group = inspect.add_mutually_exclusive_group()
-    group.add_argument("--nseg", type=_positive_int, default=None, help="segments per section (default 1)")
-    group.add_argument("--d-lambda", type=_positive_float, default=None, metavar="F",
-                       help="NEURON's d_lambda rule with lambda_f(100)")
-    inspect.add_argument("--Ra", type=_positive_float, default=35.4, help="axial resistivity, ohm cm (35.4)")
-    inspect.add_argument("--cm", type=_positive_float, default=1.0, help="membrane capacitance, uF/cm2 (1)")
+    _add_cell_arguments(inspect, "morphology file (default: the bundled demo cell)", defaults=True)
     inspect.add_argument("--json", metavar="OUT", help="write sections and segments as JSON ('-' for stdout)")
-    inspect.add_argument("--strict", action="store_true",
-                         help="refuse files NEURON would silently repair instead of repairing them")
 
     sim = sub.add_parser("simulate", help="simulate a cell exactly as NEURON's fixed-step method would",
                          description="Simulate a morphology with NEURON's fixed-step backward Euler. Without FILE, "
                          "runs the bundled demo cell and protocol and writes neurax-demo.npz and neurax-demo.png.")
-    sim.add_argument("file", nargs="?", help="morphology file (default: the bundled demo cell and protocol)")
-    group = sim.add_mutually_exclusive_group()
-    group.add_argument("--nseg", type=_positive_int, default=None, help="segments per section (default 1)")
-    group.add_argument("--d-lambda", type=_positive_float, default=None, metavar="F", help="NEURON's d_lambda rule")
-    sim.add_argument("--Ra", type=_positive_float, default=None, help="axial resistivity, ohm cm (35.4)")
-    sim.add_argument("--cm", type=_positive_float, default=None, help="membrane capacitance, uF/cm2 (1)")
+    _add_cell_arguments(sim, "morphology file (default: the bundled demo cell and protocol)", defaults=False)
     sim.add_argument("--mechanism", choices=("hh", "pas"), default="hh", help="inserted everywhere (default hh)")
     sim.add_argument("--celsius", type=float, default=6.3, help="temperature, degC (6.3)")
     sim.add_argument("--v-init", type=float, default=-65.0, help="initial voltage, mV (-65)")
@@ -77,8 +79,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="record the voltage here; repeatable (default soma[0](0.5))")
     sim.add_argument("--out", help="write t and one array per --record to this .npz")
     sim.add_argument("--plot", help="write a PNG of the traces and the morphology coloured by peak voltage")
-    sim.add_argument("--float32", action="store_true", help="single precision (faster, less exact)")
-    sim.add_argument("--strict", action="store_true", help="refuse files NEURON would silently repair")
+    sim.add_argument("--float32", action="store_true", help="single precision (less exact)")
     return parser
 
 
