@@ -270,7 +270,8 @@ def lambda_f(arc: np.ndarray, diam3d: np.ndarray, freq: float, Ra, cm, offsets: 
         names: section names for the error message.
 
     Raises:
-        DiscretizationError: a 3-D point other than a section's last has diameter 0 (NEURON stops too).
+        DiscretizationError: a 3-D point other than a section's last has diameter 0, or a section has
+            zero length (NEURON stops there too).
     """
     arc = np.asarray(arc, dtype=np.float64)
     offsets = _offsets(len(arc), offsets)
@@ -278,7 +279,7 @@ def lambda_f(arc: np.ndarray, diam3d: np.ndarray, freq: float, Ra, cm, offsets: 
     d = np.abs(np.asarray(diam3d, dtype=np.float64))
     last = np.zeros(len(arc), bool)
     last[offsets[1:] - 1] = True
-    zero = np.flatnonzero((d == 0) & ~last)
+    zero = np.flatnonzero((d < 1e-11) & ~last)  # hoc's == compares within 1e-11
     if zero.size:
         k = int(np.searchsorted(offsets, zero[0], side="right") - 1)
         name = names[k] if names else f"section {k}"
@@ -293,6 +294,11 @@ def lambda_f(arc: np.ndarray, diam3d: np.ndarray, freq: float, Ra, cm, offsets: 
     ra = np.broadcast_to(np.asarray(Ra, dtype=np.float64), (nsec,))
     c = np.broadcast_to(np.asarray(cm, dtype=np.float64), (nsec,))
     lam = lam * (np.sqrt(2) * 1e-5 * np.sqrt(4 * _PI * freq * ra * c))
+    flat = np.flatnonzero((lam == 0) & (c != 0))
+    if flat.size:
+        name = names[int(flat[0])] if names else f"section {int(flat[0])}"
+        raise DiscretizationError(f"{name} has zero length, so lambda_f divides by zero (as in NEURON); use a "
+                                  "fixed nseg for this section")
     length = arc[offsets[1:] - 1]
     length = np.where(length > 1e-9, length, 1e-9)  # NEURON's L is at least 1e-9
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -5,7 +5,7 @@ Reading happens in three stages:
 1. **Lexer** (:func:`tokenize`). NEURON's lexer works one line at a time with a cascade of C ``sscanf``
    patterns; :func:`_lex_line` emulates that cascade exactly (glibc ``%lf``, the ``%[^@]`` captures that make
    an ``@`` end the line, ``;`` comments, ``set``/``Set``/``SET``/``RGB``, quoted strings, labels). Because
-   nearly every line of a real file is a plain point ``( x y z d )  ; comment``, such lines are found with a
+   nearly every line of a real file is a simple point ``( x y z d )  ; comment``, such lines are found with a
    single regular expression over the whole text, converted with numpy, and handed to the parser as *runs*
    of points; every other line goes through the exact line lexer.
 2. **Parser** (:class:`_Parser`): a recursive-descent parser with the productions of ``read_nlcda3.hoc``
@@ -13,11 +13,16 @@ Reading happens in three stages:
    tree points, spines, branch end, marker list, node, split, point with its optional z, diameter, label and
    bezier) and NEURON's two-token look-ahead. It builds a :class:`NeurolucidaData`. Anything NEURON's parser
    rejects raises :class:`~neurax.errors.MorphologySyntaxError` with the line and the token found.
-3. **Semantics** (:func:`neurolucida_to_raw_sections`): what NEURON does with the parsed objects: soma
-   contours, the order of NEURON's ``sections`` list, the parent point a child section copies, contour
-   stacks, and the wiring of trees to the soma.
+3. **Semantics** (:func:`~neurax.io.neurolucida.neurolucida_to_raw_sections`, in ``neurolucida.py``,
+   shared with the H5 reader): what NEURON does with the parsed objects.
 
 Coordinates and diameters are in um, exactly as written in the file (float64).
+
+Where neurax does not simply do what NEURON does: a syntax error raises (NEURON prints "parse error" and
+keeps a partial cell); files on which NEURON loops forever (unclosed markers), fails inside hoc (an empty
+branch, a short spine ``Class``) or mis-nests objects (a ``(Set ...)`` holding objects inside a branch's
+marker or spine) raise a clear error; a non-finite coordinate raises. Line numbers are the true lines of the
+file (NEURON's warning about a tree outside the soma names the line after it).
 """
 
 from __future__ import annotations
@@ -30,8 +35,15 @@ from pathlib import Path
 import numpy as np
 
 from neurax.errors import MorphologyFileError, MorphologyStructureError, MorphologySyntaxError
-from neurax.io.contour import HOC_EPSILON, contourcenter, stk_center
 from neurax.io.import3d import ImportLog, RawSection
+from neurax.io.neurolucida import (
+    SOMA_CONTOUR_NAMES,
+    Branch,
+    Contour,
+    NeurolucidaData,
+    Tree,
+    neurolucida_to_raw_sections,
+)
 
 __all__ = [
     "Contour",
@@ -47,10 +59,12 @@ __all__ = [
     "TREE_TYPES",
 ]
 
-#: Contour names NEURON turns into a soma (when the contour has at least 3 points).
-SOMA_CONTOUR_NAMES = ("CellBody", "Cell Body", "Soma")
 #: Tree type from the label of the tree's *last* property; any other label gives type 0.
 TREE_TYPES = {"Axon": 2, "Dendrite": 3, "Apical": 4}
+#: Branches nested deeper than this make NEURON's hoc interpreter fail ("call nested too deeply"): its 512
+#: call frames run out. Depending on what the deepest branches hold (spines, markers) it may fail a few
+#: levels earlier; neurax refuses only from this depth on.
+MAX_NESTING = 124
 #: Labels that end a branch in a Neurolucida file (used only to word error hints).
 _BRANCH_END_LABELS = {"Normal", "Incomplete", "High", "Low", "Generated", "Midpoint", "Origin"}
 
@@ -59,23 +73,26 @@ _BRANCH_END_LABELS = {"Normal", "Incomplete", "High", "Low", "Generated", "Midpo
 # ---------------------------------------------------------------------------------------------------------
 
 EOF, NUM, LP, RP, COMMA, BAR, SET, RGB, STR, LABEL, ERR, LSP, RSP = range(13)
-#: A run of plain point lines (internal token; expands to ``( x y z d )`` per point).
+#: A run of plain point lines (internal token; each point expands to the tokens of its line).
 RUN = 20
 _KIND_NAMES = {
     EOF: "end of file", NUM: "number", LP: "'('", RP: "')'", COMMA: "','", BAR: "'|'", SET: "'Set'",
     RGB: "'RGB'", STR: "string", LABEL: "label", ERR: "unreadable text", LSP: "'<'", RSP: "'>'",
 }
-_POINT_KINDS = (LP, NUM, NUM, NUM, NUM, RP)
 _PUNCT = {"(": LP, ")": RP, ",": COMMA, "|": BAR, "<": LSP, ">": RSP}
 _WS = " \t\n\v\f\r"
 
-_W = r"[ \t\r\f\v]"
+_W = r"[ \t\f\v]"
 _N = r"([-+]?+(?:[0-9]++(?:\.[0-9]*+)?+|\.[0-9]++)(?:[eE][-+]?+[0-9]++)?+)"
-#: A line holding nothing but a plain point: four decimal numbers separated by blanks, then an optional
-#: comment. Its tokens are ``( x y z d )`` whatever surrounds it (NEURON lexes line by line), so it can be
-#: read without the line lexer. The match starts at the newline before the line.
+_SEP = rf"(?:{_W}*+,{_W}*+|{_W}++)"  # NEURON's optionalcomma between two numbers
+_SAFE_LABEL = r"(?:(?![iI][nN][fF]|[nN][aA][nN]|set|Set|SET|RGB)[A-Za-z_][A-Za-z0-9_]*+)"
+#: A line holding nothing but a simple point and an optional comment: ``( x y [z [d [label]]] )`` with blanks
+#: or single commas between the numbers (the forms NEURON's point() accepts without a bezier). Its tokens do
+#: not depend on the rest of the file (NEURON lexes line by line), so it is read without the line lexer. The
+#: match starts at the newline before the line; z and d are None when absent.
 _PLAIN_POINT_LINE = re.compile(
-    rf"\n{_W}*+\({_W}*+{_N}{_W}++{_N}{_W}++{_N}{_W}++{_N}{_W}*+\){_W}*+(?:;(?!@)[^\n]*+)?+(?=\n|\Z)", re.ASCII)
+    rf"\n{_W}*+\({_W}*+{_N}{_SEP}{_N}(?:{_SEP}{_N}(?:{_SEP}{_N}(?:{_SEP}{_SAFE_LABEL})?+{_W}*+,?+)?+)?+{_W}*+\)"
+    rf"{_W}*+(?:;(?!@)[^\n]*+)?+(?=\n|\Z)", re.ASCII)
 _LABEL_CHARS = re.compile(r"[A-Za-z0-9_]+", re.ASCII)
 _DEC_PREFIX = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 _HEX_PREFIX = re.compile(r"[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?", re.ASCII)
@@ -169,10 +186,12 @@ class _Tokens:
     points: np.ndarray  # (n, 4) points of the plain point lines
     point_lines: np.ndarray  # (n,) their lines
     nlines: int
+    source: list[str] = field(default_factory=list)  # the text's lines (filled when first needed)
+    text: str = ""
 
 
-def _lex_line(raw: str, lineno: int, toks: _Tokens) -> bool:
-    """Append the tokens NEURON's ``lex()`` finds in one line; True if the lexer gets stuck on it.
+def _lex_line(raw: str) -> tuple[list[int], list, list[str], bool]:
+    """The tokens NEURON's ``lex()`` finds in one line: kinds, values, texts, and whether it gets stuck there.
 
     NEURON trims trailing blanks and appends a newline; ``rest`` (``line[pos:end]``) is the text not yet
     consumed. Every successful pattern ends with ``%[^@]``: at least one character that is not ``@`` must
@@ -181,12 +200,13 @@ def _lex_line(raw: str, lineno: int, toks: _Tokens) -> bool:
     """
     line = raw.rstrip(_WS) + "\n"
     pos, end = 0, len(line)
-    kinds, values, lines, texts = toks.kinds, toks.values, toks.lines, toks.texts
+    kinds: list[int] = []
+    values: list = []
+    texts: list[str] = []
 
     def emit(kind: int, value, text: str) -> None:
         kinds.append(kind)
         values.append(value)
-        lines.append(lineno)
         texts.append(text)
 
     def cut(q: int) -> int:
@@ -195,15 +215,15 @@ def _lex_line(raw: str, lineno: int, toks: _Tokens) -> bool:
 
     while True:
         if end - pos <= 1:
-            return False
+            return kinds, values, texts, False
         p = pos
         while p < end and line[p] in _WS:
             p += 1
         if p < end and line[p] == ";" and p + 1 < end and line[p + 1] != "@":
-            return False  # comment: the rest of the line is skipped
+            return kinds, values, texts, False  # comment: the rest of the line is skipped
         if p >= end:
             emit(ERR, None, line[pos:end])
-            return True
+            return kinds, values, texts, True
         c = line[p]
         scanned = _scan_double(line, p, end)
         if scanned is not None and scanned[1] < end and line[scanned[1]] != "@":
@@ -238,21 +258,21 @@ def _lex_line(raw: str, lineno: int, toks: _Tokens) -> bool:
             elif j < 0:
                 if p + 1 < end:  # no closing quote: NEURON reports it and drops the rest of the line
                     emit(ERR, "unclosed", line[p:end].rstrip("\n"))
-                    return False
+                    return kinds, values, texts, False
             elif j + 1 < end and line[j + 1] != "@":
                 emit(STR, line[p + 1:j], line[p:j + 1])
                 pos, end = j + 1, cut(j + 1)
                 continue
             else:
                 emit(ERR, "unclosed", line[p:end].rstrip("\n"))
-                return False
+                return kinds, values, texts, False
         m = _LABEL_CHARS.match(line, p, end)
         if m is not None and m.end() < end and line[m.end()] != "@":
             emit(LABEL, m.group(), m.group())
             pos, end = m.end(), cut(m.end())
             continue
         emit(ERR, None, line[p:end].rstrip("\n"))
-        return True
+        return kinds, values, texts, True
 
 
 def tokenize(text: str) -> _Tokens:
@@ -262,11 +282,14 @@ def tokenize(text: str) -> _Tokens:
         text: the file contents (decoded byte for byte, e.g. latin-1).
     """
     # NEURON's File.gets ends a line at "\n", "\r\n" and a lone "\r" (fgets_unlimited)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     pieces = _PLAIN_POINT_LINE.split("\n" + text)
     gaps = pieces[0::5]
     del pieces[0::5]
     npts = len(gaps) - 1
+    if None in pieces:  # (x y) and (x y z) points: z and d are 0
+        pieces = ["0" if v is None else v for v in pieces]
     points = np.array(pieces, dtype=np.float64).reshape(npts, 4) if npts else np.zeros((0, 4))
     busy = [k for k, g in enumerate(gaps) if g]
     newlines = np.zeros(len(gaps), dtype=np.int64)
@@ -274,7 +297,8 @@ def tokenize(text: str) -> _Tokens:
         newlines[k] = gaps[k].count("\n")
     # every match starts at the newline before its line, and gaps hold the newlines of the other lines
     point_lines = np.cumsum(newlines[:-1]) + np.arange(1, npts + 1)
-    toks = _Tokens([], [], [], [], points, point_lines, 0)
+    toks = _Tokens([], [], [], [], points, point_lines, 0, text=text)
+    memo: dict[str, tuple] = {}  # most structural lines repeat: ")  ;  End of split", "|", "Normal", ...
     run_start = 0
     stuck = False
     for k in busy:
@@ -285,8 +309,16 @@ def tokenize(text: str) -> _Tokens:
             toks.texts.append("(")
         first = int(point_lines[k - 1]) + 1 if k else 1
         for n, raw in enumerate(gaps[k].split("\n")[1:]):
-            if raw and _lex_line(raw, first + n, toks):
-                stuck = True
+            if not raw:
+                continue
+            if raw not in memo:
+                memo[raw] = _lex_line(raw)
+            kinds, values, texts, stuck = memo[raw]
+            toks.kinds.extend(kinds)
+            toks.values.extend(values)
+            toks.lines.extend([first + n] * len(kinds))
+            toks.texts.extend(texts)
+            if stuck:
                 break
         if stuck:
             break
@@ -306,68 +338,6 @@ def tokenize(text: str) -> _Tokens:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Parsed file
-# ---------------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Contour:
-    """A closed outline: ``("name" (properties) (x y z d) ...)``.
-
-    Attributes:
-        name: the quoted name (``"CellBody"`` makes a soma).
-        points: ``(n, 4)`` x, y, z, d in um.
-        lines: ``(n,)`` file line of every point (None when not read from text).
-        line: line of the name.
-    """
-
-    name: str
-    points: np.ndarray
-    lines: np.ndarray | None = None
-    line: int | None = None
-
-
-@dataclass
-class Branch:
-    """One unbranched piece of a tree: its own points and its child branches in file order."""
-
-    points: np.ndarray
-    lines: np.ndarray | None = None
-    children: list[Branch] = field(default_factory=list)
-
-
-@dataclass
-class Tree:
-    """A neurite tree: the type NEURON gives it and its root branch.
-
-    Attributes:
-        type: 2 axon, 3 dendrite, 4 apical, 0 other (ASC); H5 files keep any type code.
-        root: the first branch.
-        line: line of the tree's first point.
-        notes: ``(message, line)`` NEURON quirks met while reading the tree (reported as repairs).
-    """
-
-    type: int
-    root: Branch
-    line: int | None = None
-    notes: list[tuple[str, int | None]] = field(default_factory=list)
-
-
-@dataclass
-class NeurolucidaData:
-    """Everything of a Neurolucida file that NEURON uses: contours and trees, each in file order.
-
-    Contours are listed in the order NEURON reads them (a contour inside a ``(Set ...)`` of a tree's
-    properties is read twice by NEURON's tree-or-text look-ahead, and appears twice here too).
-    """
-
-    path: str
-    contours: list[Contour] = field(default_factory=list)
-    trees: list[Tree] = field(default_factory=list)
-    spines: int = 0
-
-
-# ---------------------------------------------------------------------------------------------------------
 # Parser
 # ---------------------------------------------------------------------------------------------------------
 
@@ -375,18 +345,19 @@ class NeurolucidaData:
 class _BranchRec:
     """A branch while parsing: its range in the point journal and its children."""
 
-    __slots__ = ("begin", "end", "children", "tree")
+    __slots__ = ("begin", "end", "children")
 
-    def __init__(self, begin: int, end: int, tree: Tree | None) -> None:
-        self.begin, self.end, self.children, self.tree = begin, end, [], tree
+    def __init__(self, begin: int, end: int) -> None:
+        self.begin, self.end, self.children = begin, end, []
 
 
 class _Parser:
     """Recursive descent over NEURON's grammar; one method per production of ``read_nlcda3.hoc``.
 
     The cursor mirrors NEURON's ``current``/``look_ahead``/``look_ahead2``: ``_kind(n)`` is the kind of the
-    n-th token ahead, where a RUN token counts as its expanded ``( x y z d )`` tokens. A point of a run that
-    is entered token by token is expanded into ``pending``.
+    n-th token ahead, where every point of a RUN counts as the tokens of its line (``(``, a number, ...).
+    Points of a run are consumed whole by ``point()``; a point entered token by token (only on paths that
+    end in a syntax error) is re-lexed into ``pending``.
     """
 
     def __init__(self, toks: _Tokens, path: str, log: ImportLog | None) -> None:
@@ -416,25 +387,31 @@ class _Parser:
     # ----- cursor -------------------------------------------------------------------------------------
 
     def _kind(self, n: int = 0) -> int:
+        """Kind of the n-th token ahead (0: current); a run point starts with '(' and a number."""
         pending = self.pending
         if n < len(pending):
             return pending[n][0]
-        n -= len(pending)
-        i, off = self.i, self.off
-        kinds = self.kinds
+        m = n - len(pending)
+        i, kinds = self.i, self.kinds
         while True:
             kind = kinds[i]
             if kind == RUN:
-                left = 6 * (self.t.values[i][1] - off)
-                if n < left:
-                    return _POINT_KINDS[n % 6]
-                n -= left
-                i, off = i + 1, 0
-            else:
-                if n == 0 or i == self.last:
-                    return kind
-                n -= 1
-                i += 1
+                if m < 2:
+                    return NUM if m else LP
+                return self._token(n)[0]
+            if m == 0 or i == self.last:
+                return kind
+            m -= 1
+            i += 1
+
+    def _point_tokens(self, k: int) -> list[tuple[int, object, int, str]]:
+        """The tokens of plain point k, lexed from its line (only when a point is entered token by token)."""
+        t = self.t
+        if not t.source:
+            t.source = t.text.split("\n")
+        line = int(t.point_lines[k])
+        kinds, values, texts, _ = _lex_line(t.source[line - 1])
+        return [(kind, v, line, text) for kind, v, text in zip(kinds, values, texts, strict=True)]
 
     def _token(self, n: int = 0) -> tuple[int, object, int, str]:
         """The n-th token ahead (0: the current one) as ``(kind, value, line, text)``."""
@@ -445,18 +422,13 @@ class _Parser:
         while True:
             if self.kinds[i] == RUN:
                 start, count = self.t.values[i]
-                left = 6 * (count - off)
-                if n < left:
-                    k = start + off + n // 6
-                    line = int(self.t.point_lines[k])
-                    j = n % 6
-                    if j == 0:
-                        return LP, None, line, "("
-                    if j == 5:
-                        return RP, None, line, ")"
-                    v = float(self.t.points[k][j - 1])
-                    return NUM, v, line, repr(v)
-                n -= left
+                if n == 0:
+                    return LP, None, int(self.t.point_lines[start + off]), "("
+                for k in range(start + off, start + count):
+                    toks = self._point_tokens(k)
+                    if n < len(toks):
+                        return toks[n]
+                    n -= len(toks)
                 i, off = i + 1, 0
             elif n == 0 or i == self.last:
                 return self.kinds[i], self.t.values[i], self.t.lines[i], self.t.texts[i]
@@ -471,12 +443,9 @@ class _Parser:
             del self.pending[0]
             return
         i = self.i
-        if self.kinds[i] == RUN:
-            start, count = self.t.values[i]
-            k = start + self.off
-            line = int(self.t.point_lines[k])
-            self.pending = [(NUM, float(v), line, repr(float(v))) for v in self.t.points[k]]
-            self.pending.append((RP, None, line, ")"))
+        if self.kinds[i] == RUN:  # a run point entered token by token
+            start, _ = self.t.values[i]
+            self.pending = self._point_tokens(start + self.off)[1:]
             self._skip_points(1)
         elif i < self.last:
             self.i = i + 1
@@ -515,6 +484,11 @@ class _Parser:
         line = self._token()[2]
         tok = self._token(ahead)
         found = self._describe(tok)
+        current = self._token()
+        if hint is None and self.prev is None and current[3].startswith("\xef\xbb\xbf"):
+            hint = "the file starts with a UTF-8 byte order mark, which NEURON cannot read"
+        if hint is None and self.prev is None and (current[0] == NUM or current[3].startswith("#")):
+            hint = "this looks like an SWC file, not Neurolucida ASC"
         if hint is None:
             prev = self.prev
             if prev is not None and prev[0] == LABEL and prev[1] in _BRANCH_END_LABELS:
@@ -728,8 +702,9 @@ class _Parser:
         self.points()
         end = self.npts
         self.contours.append((name, begin, end, name_line))
-        if name in SOMA_CONTOUR_NAMES and end - begin > 2:
-            self.sectype = 1
+        if self.in_text and self.log is not None and name in SOMA_CONTOUR_NAMES:
+            self.log.repair("a soma contour inside the properties of a tree is read twice by NEURON (once while it "
+                            "tells a tree from a text), so it becomes two stacked soma contours", name_line)
         self._chk(RP, "')' closing the contour")
         self._advance()
 
@@ -792,15 +767,22 @@ class _Parser:
     def branch(self) -> None:
         psav = self.parentsec
         begin = self.npts
+        line = self._token()[2]
         self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise MorphologyStructureError(
+                f"branches are nested more than {MAX_NESTING - 1} levels deep", self.path, line,
+                "NEURON's reader fails here (hoc: call nested too deeply)")
         self.treepoints()
-        rec = _BranchRec(begin, self.npts, None)
+        if self.npts == begin:
+            raise MorphologySyntaxError("a branch has no points (only markers or properties)", self.path, line,
+                                        "NEURON's reader fails on an empty branch")
+        rec = _BranchRec(begin, self.npts)
         if self.parentsec is None:
             tree = Tree(self.sectype, Branch(np.zeros((0, 4))))
             if self.type_labels and self.sectype == 0:
                 tree.notes.append((f"the tree's type label ({self.type_labels[-1]}) is not its last property, so "
                                    "NEURON gives it type 0", None))
-            rec.tree = tree
             self.cur_tree = tree
             self.trees.append((tree, rec))
         else:
@@ -824,8 +806,8 @@ class _Parser:
             before = self.npts
             self.marker_or_property()
             if self.npts > before and self.cur_tree is not None:
-                self.cur_tree.notes.append(("a marker opens a branch: NEURON's reader takes the marker's points as "
-                                        "the first points of the branch", line))
+                self.cur_tree.notes.append(("a marker opens a branch: NEURON's reader takes the marker's points "
+                                            "as the first points of the branch", line))
             return
         self.point(bulk=True)
         if self._kind() == LSP:
@@ -902,13 +884,10 @@ class _Parser:
                                                         "infinite or undefined coordinates")
         data = NeurolucidaData(self.path, spines=self.spines)
         for name, a, b, line in self.contours:
-            data.contours.append(Contour(name, pts[a:b].copy(), plines[a:b].copy(), line))
+            data.contours.append(Contour(name, pts[a:b], plines[a:b], line))
 
         def make(rec: _BranchRec) -> Branch:
-            if rec.end == rec.begin:
-                raise MorphologySyntaxError("a branch has no points (only markers or properties)", self.path,
-                                            None, "NEURON's reader fails on an empty branch")
-            br = Branch(pts[rec.begin:rec.end].copy(), plines[rec.begin:rec.end].copy())
+            br = Branch(pts[rec.begin:rec.end], plines[rec.begin:rec.end])
             br.children = [make(c) for c in rec.children]
             return br
 
@@ -932,202 +911,11 @@ def parse_neurolucida(text: str, path: str = "<string>", log: ImportLog | None =
         MorphologySyntaxError: where NEURON's parser fails.
         MorphologyFileError: the text holds no Neurolucida data.
     """
-    return _Parser(tokenize(text), path, log).parse()
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Semantics: NEURON's sections list
-# ---------------------------------------------------------------------------------------------------------
-
-_TYPE_NAMES = {1: "soma", 2: "axon", 3: "dendrite", 4: "apical dendrite"}
-
-
-def _bbox(points: np.ndarray) -> tuple[float, ...]:
-    """``bounding_box``: xmin, ymin, zmin, xmax, ymax, zmax."""
-    lo = points[:, :3].min(axis=0)
-    hi = points[:, :3].max(axis=0)
-    return (*lo.tolist(), *hi.tolist())
-
-
-def _xy_intersect(b1: tuple[float, ...], b2: tuple[float, ...]) -> bool:
-    """``xy_intersect`` with hoc's fuzzy ``>``."""
-    for i in (0, 1):
-        if b1[i] > b2[3 + i] + HOC_EPSILON or b2[i] > b1[3 + i] + HOC_EPSILON:
-            return False
-    return True
-
-
-def _inside(x: float, y: float, xmin: float, ymin: float, xmax: float, ymax: float) -> bool:
-    """``GUIMath.inside``: the arguments become InterViews ``Coord`` (float32) before comparing."""
-    f = np.float32
-    return bool(f(xmin) <= f(x) <= f(xmax) and f(ymin) <= f(y) <= f(ymax))
-
-
-def _same_point(a: np.ndarray, b: np.ndarray) -> bool:
-    """Hoc ``==`` on x, y and z (each within 1e-11)."""
-    for k in range(3):
-        if not (a[k] <= b[k] + HOC_EPSILON and a[k] >= b[k] - HOC_EPSILON):
-            return False
-    return True
-
-
-def _check_stack(secs: list[RawSection], main: int, log: ImportLog) -> None:
-    """``somastack_makes_sense``: NEURON's advice on a contour stack (it changes nothing)."""
-    sec = secs[main]
-    z = sec.points[0, 2]
-
-    def constant(s: RawSection, z0: float) -> bool:
-        return all(v <= z0 + HOC_EPSILON and v >= z0 - HOC_EPSILON for v in s.points[1:, 2].tolist())
-
-    if not constant(sec, z):
-        log.repair("the first contour of a soma stack does not have a constant z; NEURON warns that its soma "
-                   "area may be seriously wrong", sec.line)
-        return
-    dz = 0
-    for k, j in enumerate(sec.contour_stack):
-        other = secs[j]
-        z2 = other.points[0, 2]
-        diff = z2 - z
-        if diff <= HOC_EPSILON and diff >= -HOC_EPSILON:
-            log.repair(f"contour {k} of a soma stack has the same z as the previous one", other.line)
-            return
-        step = 1 if diff > HOC_EPSILON else -1
-        if dz == 0:
-            dz = step
-        elif dz != step:
-            log.repair(f"contour {k} of a soma stack is not monotonic in z; NEURON warns that the soma surface is "
-                       "nonsense (reorder or remove contours)", other.line)
-            return
-        z = z2
-        if not constant(other, z):
-            log.repair(f"contour {k} of a soma stack does not have a constant z; NEURON warns that its soma area "
-                       "may be seriously wrong", other.line)
-            return
-
-
-def _wire(sec: RawSection, parent: int, center: np.ndarray) -> None:
-    """Connect a root to a soma with a logical connection: the soma centre, diameter 0.01, ``first = 1``."""
-    wire = np.array([[center[0], center[1], center[2], 0.01]])
-    sec.points = np.concatenate([wire, sec.points])
-    sec.parent = parent
-    sec.parent_x = 0.5
-    sec.first = 1
-
-
-def neurolucida_to_raw_sections(data: NeurolucidaData, log: ImportLog) -> list[RawSection]:
-    """NEURON's ``sections`` list for parsed Neurolucida data (``newsec``, ``connect2soma`` and helpers).
-
-    * Soma contours (named ``CellBody``, ``Cell Body`` or ``Soma``, >= 3 points) come first, in file order;
-      a soma contour with fewer points is ignored (a repair). Other contours are ignored.
-    * Then the branches of every tree, depth first. A child branch whose first point is not its parent's last
-      point (hoc ``==``, i.e. within 1e-11 in x, y and z) starts with a copy of that parent point carrying the
-      child's first diameter (``first`` stays 0: it is a real frustum).
-    * Soma contours whose xy bounding boxes intersect the previous contour's form a stack: the first contour
-      of the stack lists the others in ``contour_stack``; they are marked ``is_subsidiary``.
-    * A tree whose first point lies in a soma's xy box (+-0.5 um around a single contour; the exact box of a
-      stack) is wired to that soma: the soma centre is prepended with diameter 0.01, ``first = 1``, attached at
-      0.5. Trees outside every box are wired to the nearest soma centre (a repair NEURON prints).
-
-    Args:
-        data: the parsed file.
-        log: receives the repairs.
-
-    Returns:
-        The raw sections, in NEURON's order, with indices as parents.
-    """
-    somas: list[RawSection] = []
-    for c in data.contours:
-        if c.name not in SOMA_CONTOUR_NAMES:
-            continue
-        if len(c.points) > 2:
-            line = int(c.lines[0]) if c.lines is not None and len(c.lines) else c.line
-            somas.append(RawSection(type=1, points=np.array(c.points, dtype=np.float64), line=line,
-                                    is_contour=True))
-        else:
-            log.repair(f'the soma contour "{c.name}" has {len(c.points)} point(s); NEURON ignores soma contours '
-                       "with fewer than 3 points", c.line)
-    secs: list[RawSection] = list(somas)
-    roots: list[int] = []
-
-    def add(branch: Branch, sectype: int, parent: int | None) -> None:
-        pts = np.array(branch.points, dtype=np.float64)
-        if len(pts) == 0:
-            raise MorphologyStructureError("a branch has no points", data.path)
-        line = int(branch.lines[0]) if branch.lines is not None and len(branch.lines) else None
-        sec = RawSection(type=sectype, points=pts, parent=parent, line=line)
-        if parent is not None:
-            last = secs[parent].points[-1]
-            if not _same_point(last, pts[0]):
-                sec.points = np.concatenate([[[last[0], last[1], last[2], pts[0, 3]]], pts])
-        else:
-            roots.append(len(secs))
-        secs.append(sec)
-        me = len(secs) - 1
-        for child in branch.children:
-            add(child, sectype, me)
-
-    for tree in data.trees:
-        for message, line in tree.notes:
-            log.repair(message, line)
-        add(tree.root, tree.type, None)
-
-    if not somas:
-        return secs
-    # soma_contour_stack: a contour whose box meets the previous contour's box joins the current stack
-    mains = [0]
-    box_prev = _bbox(secs[0].points)
-    for j in range(1, len(somas)):
-        box = _bbox(secs[j].points)
-        if _xy_intersect(box_prev, box):
-            secs[mains[-1]].contour_stack.append(j)
-            secs[j].is_subsidiary = True
-        else:
-            mains.append(j)
-        box_prev = box
-    for m in mains:
-        if secs[m].contour_stack:
-            _check_stack(secs, m, log)
-    # connect2soma_2: wire the roots that start inside a soma's box
-    centers = []
-    for m in mains:
-        main = secs[m]
-        if main.contour_stack:
-            others = [secs[j].points for j in main.contour_stack]
-            center = stk_center(main.points, others)
-            box = list(_bbox(main.points))
-            for pts in others:
-                b = _bbox(pts)
-                for k in range(3):
-                    box[k] = min(box[k], b[k]) if box[k] > b[k] else box[k]
-                    box[k + 3] = max(box[k + 3], b[k + 3]) if box[k + 3] < b[k + 3] else box[k + 3]
-            xmin, xmax, ymin, ymax = box[0], box[3], box[1], box[4]
-        else:
-            p = main.points
-            xmin, xmax = float(p[:, 0].min()) - 0.5, float(p[:, 0].max()) + 0.5
-            ymin, ymax = float(p[:, 1].min()) - 0.5, float(p[:, 1].max()) + 0.5
-            center = contourcenter(p[:, 0], p[:, 1], p[:, 2])[0]
-        centers.append(center)
-        for k in range(len(roots) - 1, -1, -1):
-            sec = secs[roots[k]]
-            if _inside(sec.points[0, 0], sec.points[0, 1], xmin, ymin, xmax, ymax):
-                _wire(sec, m, center)
-                del roots[k]
-    # the other roots: logical connection to the nearest soma centre
-    imin = 0
-    for r in roots:
-        sec = secs[r]
-        first = sec.points[0]
-        dmin = 1e9
-        for j, c in enumerate(centers):
-            dx, dy, dz = first[0] - c[0], first[1] - c[1], first[2] - c[2]
-            d = math.sqrt(dx * dx + dy * dy + dz * dz)
-            if d < dmin - HOC_EPSILON:
-                imin, dmin = j, d
-        what = _TYPE_NAMES.get(sec.type, f"type {sec.type}")
-        log.repair(f"the {what} tree starting here lies outside every soma contour's bounding box; NEURON makes a "
-                   "logical connection (a wire) to the centre of the nearest soma", sec.line)
-        _wire(sec, mains[imin], centers[imin])
-    return secs
+    try:
+        return _Parser(tokenize(text), path, log).parse()
+    except RecursionError:
+        raise MorphologyStructureError("the file nests objects too deeply to be read", path,
+                                       hint="NEURON's reader fails on it too (hoc: call nested too deeply)") from None
 
 
 # ---------------------------------------------------------------------------------------------------------

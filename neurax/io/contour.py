@@ -12,12 +12,13 @@ by a centroid before it makes the soma section:
 The functions here follow ``Import3d_Section.contourcenter``, ``approximate_contour_by_circle``,
 ``stk_center`` and ``stk_triang_area`` (``import3d_sec.hoc``) and ``Import3d_GUI.contour2centroid`` /
 ``contourstack2centroid`` (``import3d_gui.hoc``) step by step, in the same floating-point order, so the
-results equal NEURON's double values (up to the eigenvector solver, see :func:`contour2centroid`). Two hoc
-details matter for that:
+results equal NEURON's double values bit for bit. Three details matter for that:
 
 * hoc's comparison operators are fuzzy: ``a < b`` means ``a < b - 1e-11`` (``float_epsilon``), ``a == b``
   means ``|a - b| <= 1e-11``; the helpers ``_lt``, ``_le``, ``_gt``, ``_eq`` reproduce them;
-* ``Vector.sum``/``mean``/``dot``/``mag`` add left to right (``std::accumulate``), never pairwise.
+* ``Vector.sum``/``mean``/``dot``/``mag`` add left to right (``std::accumulate``), never pairwise;
+* ``Matrix.symmeig`` is Eigen's general ``EigenSolver``; for symmetric outlines its rounding decides the axes,
+  so :func:`_symmeig` repeats Eigen's operations one by one.
 
 All coordinates are in um. Results are float64, before the ``%.8g``/float32 rounding that ``pt3dadd`` applies.
 """
@@ -642,6 +643,9 @@ def contour2centroid(points) -> np.ndarray:
     values, vectors = _symmeig(scatter)
     imax = values.index(max(values))
     imin = values.index(min(values))
+    if imin == imax:  # NEURON fails here (Matrix.getcol(3): index out of range)
+        raise MorphologyStructureError("the soma contour is degenerate (all its points coincide), so NEURON's "
+                                       "contour2centroid cannot find its axes")
     major = np.array([row[imax] for row in vectors])
     absmajor = np.abs(major).tolist()
     if _lt(major[absmajor.index(max(absmajor))], 0.0):

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from neurax.errors import MorphologyFileError
-from neurax.io.asc import Branch, Contour, NeurolucidaData, Tree, neurolucida_to_raw_sections
+from neurax.errors import MorphologyFileError, MorphologyStructureError
+from neurax.io.asc import MAX_NESTING
 from neurax.io.import3d import ImportLog, RawSection
+from neurax.io.neurolucida import Branch, Contour, NeurolucidaData, Tree, neurolucida_to_raw_sections
 
 __all__ = ["h5_to_neurolucida", "read_h5"]
 
@@ -32,9 +33,21 @@ def _points(section) -> np.ndarray:
     return np.hstack([xyz, d])
 
 
-def _branch(section) -> Branch:
-    """The MorphIO section and, recursively, its children in MorphIO's order."""
-    return Branch(_points(section), None, [_branch(child) for child in section.children])
+def _tree(root, path: str) -> Branch:
+    """The MorphIO section and its descendants as branches, children in MorphIO's order."""
+    top = Branch(_points(root))
+    stack = [(root, top, 1)]
+    while stack:
+        section, branch, depth = stack.pop()
+        if depth >= MAX_NESTING and section.children:
+            raise MorphologyStructureError(
+                f"branches are nested more than {MAX_NESTING - 1} levels deep", path,
+                hint="NEURON fails to read the equivalent Neurolucida file (hoc: call nested too deeply)")
+        for child in section.children:
+            sub = Branch(_points(child))
+            branch.children.append(sub)
+            stack.append((child, sub, depth + 1))
+    return top
 
 
 def h5_to_neurolucida(path: str) -> NeurolucidaData:
@@ -45,6 +58,7 @@ def h5_to_neurolucida(path: str) -> NeurolucidaData:
 
     Raises:
         MorphologyFileError: the file is missing, not HDF5, or not a morphology MorphIO can read.
+        MorphologyStructureError: a non-finite value, or branches nested deeper than NEURON can read.
     """
     name = str(path)
     if not Path(name).is_file():
@@ -66,13 +80,21 @@ def h5_to_neurolucida(path: str) -> NeurolucidaData:
         if len(soma):
             data.contours.append(Contour("CellBody", soma, None, None))
         for root in roots:
-            data.trees.append(Tree(int(root.type), _branch(root)))
-    except MorphologyFileError:
+            data.trees.append(Tree(int(root.type), _tree(root, name)))
+    except (MorphologyFileError, MorphologyStructureError):
         raise
     except Exception as exc:  # MorphIO raises its own RawDataError, UnknownFileType, RuntimeError, ...
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise MorphologyFileError(f"MorphIO cannot read this H5 morphology ({type(exc).__name__}: {message})",
                                   name) from None
+    arrays = [c.points for c in data.contours]
+    stack = [t.root for t in data.trees]
+    while stack:
+        branch = stack.pop()
+        arrays.append(branch.points)
+        stack.extend(branch.children)
+    if arrays and not np.isfinite(np.concatenate(arrays)).all():
+        raise MorphologyStructureError("a point has a non-finite coordinate or diameter", name)
     return data
 
 
@@ -89,5 +111,6 @@ def read_h5(path: str, log: ImportLog) -> list[RawSection]:
 
     Raises:
         MorphologyFileError: unreadable or corrupt file.
+        MorphologyStructureError: a non-finite value, or branches nested deeper than NEURON can read.
     """
     return neurolucida_to_raw_sections(h5_to_neurolucida(path), log)

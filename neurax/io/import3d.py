@@ -134,6 +134,11 @@ def _sphere(point: np.ndarray) -> np.ndarray:
     return np.array([[x - d / 2, y, z, d], [x, y, z, d], [x + d / 2, y, z, d]])
 
 
+def _same_point(two: np.ndarray) -> bool:
+    """NEURON's ``Vector.eq`` on two points' x, y, z: equal within 1e-11."""
+    return bool(np.all(np.abs(two[0, :3] - two[1, :3]) < 1e-11))
+
+
 def remove_degenerate(sections: list[RawSection], log: ImportLog) -> list[RawSection]:
     """NEURON's ``chk_valid``: drop one-point and zero-length two-point non-root sections.
 
@@ -141,8 +146,7 @@ def remove_degenerate(sections: list[RawSection], log: ImportLog) -> list[RawSec
     returned list are renumbered.
     """
     doomed = [i for i, s in enumerate(sections) if s.parent is not None and (
-        len(s.points) - s.first <= 1
-        or (len(s.points) - s.first == 2 and np.array_equal(s.points[s.first, :3], s.points[s.first + 1, :3])))]
+        len(s.points) - s.first <= 1 or (len(s.points) - s.first == 2 and _same_point(s.points[s.first:s.first + 2])))]
     if not doomed:
         return sections
     alive = list(range(len(sections)))
@@ -155,7 +159,7 @@ def remove_degenerate(sections: list[RawSection], log: ImportLog) -> list[RawSec
         own = sec.points[sec.first:]
         if len(own) <= 1:
             reason = "a one-point section"
-        elif len(own) == 2 and np.array_equal(own[0, :3], own[1, :3]):
+        elif len(own) == 2 and _same_point(own):
             reason = "a two-point section of zero length"
         else:
             continue
