@@ -257,9 +257,10 @@ def node_geometry(cell: Cell, params: dict, dtype) -> tuple:
     diam = jnp.asarray(cell.morphology.points[:, 3], dtype) * params["radius_scale"]
     geo = segment_geometry(diam, cell.pieces, params["Ra"])
     n = tree.n_nodes
-    area = jnp.zeros(n, dtype).at[tree.seg_node].set(geo.area)
+    area = jnp.zeros(n, dtype).at[tree.seg_node].set(geo.area.astype(dtype))
     last = tree.seg_offsets[1:] - 1
-    g = jnp.zeros(n, dtype).at[tree.seg_node].set(geo.g).at[tree.end_node].set(1.0 / geo.r_right[last])
+    g = (jnp.zeros(n, dtype).at[tree.seg_node].set(geo.g.astype(dtype))
+         .at[tree.end_node].set((1.0 / geo.r_right[last]).astype(dtype)))
     return area, g
 
 
