@@ -6,39 +6,45 @@ NEURON's tree matrix has, for every non-root node ``i`` with parent ``p = parent
 to the first (``triang``), then back substitution from the roots outwards (``bksub``), in NEURON's order.
 
 The structure (parents, order) is static and lives in numpy (:class:`TreeStructure`); the values are
-traced JAX arrays. Three implementations share one entry point, :func:`tree_solve`:
+traced JAX arrays. One entry point, :func:`tree_solve`, has three implementations:
 
-* **sequential**: one node per loop iteration, exactly NEURON's order of operations. On XLA:CPU its
-  speed is bounded by the latency of the dependency chain (divide, multiply, add, store, load: about
-  10 ns per node for both passes), not by the arithmetic.
-* **lanes** (:class:`LanePlan`): the tree is split, once, into a small *root region* and ``K`` lanes, each
-  a group of whole subtrees stored in its own array. One loop eliminates one node of every lane per
+* **sequential** (the default for one system): one node per loop iteration, exactly NEURON's order of
+  operations. Its speed is bound by the latency of the dependency chain (divide, multiply, subtract,
+  store, load): about 7-8 ns per node for both passes on a 2.6 GHz Xeon.
+* **lanes** (:class:`LanePlan`, opt-in): the tree is split, once, into a small *root region* and ``K``
+  lanes, each a group of whole subtrees in its own array. One loop eliminates one node of every lane per
   iteration (independent dependency chains that the CPU overlaps), the lanes' top nodes are folded into
   the root region, the root region is solved sequentially, and one loop back-substitutes all lanes. The
-  children of a root-region node are summed in a different order than NEURON's, so ``x`` agrees with the
-  sequential solve to rounding (about 1e-15 relative), not bit for bit.
-* **batched**: under ``jax.vmap`` the solve works on ``(nodes, batch)`` arrays (the batch is the
-  contiguous minor axis, so every loop iteration moves a whole row), which runs several times more
-  solves per second than one tree at a time. This is a :func:`jax.custom_batching.custom_vmap` rule, so
-  it applies to any vmapped code that calls :func:`tree_solve` (a whole ``lax.scan`` simulation, its
-  gradient, nested vmaps).
+  children of a root-region node are summed in another order than NEURON's, so ``x`` agrees with the
+  sequential solve to rounding (about 1e-16 relative), not bit for bit. Measured in isolation: 1.1x on a
+  2,653-node cell, 1.3-1.4x on 10,000 nodes, nothing below ~2,000; inside a simulation step its gathers
+  cost more than that (the step was 15% slower), hence opt-in.
+* **batched**: under ``jax.vmap`` the solve works on ``(nodes, batch)`` arrays, the batch the contiguous
+  minor axis, so each iteration moves a whole row of systems (in groups of :data:`ROW_BYTES`): about 2x
+  more solves per second than one at a time. This is a :func:`jax.custom_batching.custom_vmap` rule, so it
+  applies to any vmapped code that calls :func:`tree_solve` (a whole ``lax.scan`` simulation, its
+  gradient, nested vmaps); results match the unbatched solve's to rounding.
 
 The derivative is a second solve with the transposed matrix, which is the same tree with ``a`` and ``b``
-exchanged, so gradients never differentiate through the elimination loops; it uses the same plan and the
-same batching rule.
+exchanged, so gradients never differentiate through the elimination loops; it goes through the same
+implementations and batching rule.
 
-Why separate arrays per lane and never several updates of one array per iteration: XLA:CPU updates a
-loop-carried array in place only when each array is updated once per iteration; unrolling or packing
-several nodes into one array makes it copy the whole array every iteration (about 40x slower). It also
-runs a loop body on its thread pool (microseconds per iteration) once the body has many independent
-kernels, which limits the lanes to a few (see :data:`LANE_COST_NS`).
+How the loops are written for XLA:CPU (measured; each point is worth a factor of 2 to 40):
+
+* A while loop whose iteration touches less than about 1 kB and has no scatter is compiled into one
+  native kernel (``SmallWhileLoopHoistingPass``); otherwise every operation of the body is a separate
+  kernel launch, and a body of many independent kernels is even handed to the thread pool (microseconds
+  per iteration). So the loops read and write rows with ``dynamic_slice`` / ``dynamic_update_slice`` (no
+  ``.at[]`` scatter, no negative-index wrapping), and a batched row is at most :data:`ROW_BYTES` wide.
+* Each carried array is updated once per iteration: unrolling, or several lanes in one array, makes XLA
+  copy the whole array every iteration. Hence one array per lane.
 """
 
 from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
-from functools import cached_property, partial
+from functools import partial
 
 import numpy as np
 
@@ -46,16 +52,22 @@ from neurax._jax import jax, jnp, lax
 
 __all__ = ["LanePlan", "TreeStructure", "tree_solve"]
 
-#: Measured time (ns, XLA:CPU, float64) of one loop iteration of triang + bksub together, by number of
-#: lanes eliminated per iteration (1 = the sequential loop, per node). More than 4 lanes per iteration
-#: makes XLA:CPU run the loop body on its thread pool, which is far slower.
-LANE_COST_NS = {1: 10.5, 2: 14.0, 3: 16.0, 4: 23.0}
-#: Measured fixed time (ns) of the lane solve's gathers, fold and scatter around the loops, and per node.
+#: Measured time (ns, XLA:CPU, float64, 2.6 GHz Xeon, 2,653-node tree) of one loop iteration of triang
+#: + bksub together, by number of lanes eliminated per iteration (1 = the sequential loop, per node).
+#: Lanes overlap independent dependency chains until the instructions per iteration dominate (4 lanes
+#: are slower than 3). Larger trees cost more per node (10,141 nodes: 10 ns sequential).
+LANE_COST_NS = {1: 7.3, 2: 12.9, 3: 14.7, 4: 25.5}
+#: Measured time (ns) of the lane solve's gathers, fold and final gather: fixed, and per node.
 LANE_OVERHEAD_NS = 1500.0
-LANE_OVERHEAD_PER_NODE_NS = 0.5
-#: Under vmap, the lane solve is used up to this batch size (larger batches fill the CPU's pipelines
-#: with the batch alone, and the sequential batched loop is as fast).
-LANE_MAX_BATCH = 8
+LANE_OVERHEAD_PER_NODE_NS = 1.1
+#: ``lanes="auto"`` picks a lane plan when predicted to take at most this fraction of the sequential
+#: loop's time (the prediction is good to about 5%).
+LANE_MIN_GAIN = 0.87
+#: Widest row (bytes) of a batched loop iteration: XLA:CPU compiles a while loop into one native kernel
+#: only while one iteration touches less than about 1 kB (``SmallWhileLoopHoistingPass``), which rows of
+#: 64 bytes (8 systems in float64, 16 in float32) keep and rows of 128 bytes do not (then 6x slower per
+#: row). Wider batches are laid out as consecutive trees of such rows.
+ROW_BYTES = 64
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,19 +77,24 @@ class TreeStructure:
     Attributes:
         parent: parent of every node, ``-1`` for roots; every parent precedes its children.
         n_roots: the roots are nodes ``0 .. n_roots - 1``.
+        lanes: the lane plan for solving one system, or ``None`` for the sequential loop.
     """
 
     parent: np.ndarray
     n_roots: int
+    lanes: LanePlan | None = None
 
     @staticmethod
-    def from_parents(parent: np.ndarray, lanes: int | None = None) -> TreeStructure:
+    def from_parents(parent: np.ndarray, lanes: int | str | None = None) -> TreeStructure:
         """Check a parent array (Hines order, roots first) and wrap it.
 
         Args:
             parent: parent of every node, ``-1`` for roots.
-            lanes: ``None`` to choose the lane plan by the cost model when first needed; ``1`` for none
-                (always the sequential loop); ``2`` .. ``4`` to force that many lanes.
+            lanes: ``None`` (default) or ``1``: one system is solved with the sequential loop, exactly in
+                NEURON's order; ``"auto"``: with the lane plan the cost model predicts to be fastest, if
+                any (:meth:`LanePlan.best`); ``2`` .. ``4``: with that many lanes. Inside a simulation
+                step the lane solve has measured slower than the sequential loop (its gathers cost more
+                there than in isolation), hence the default.
         """
         parent = np.asarray(parent, dtype=np.int32)
         n = parent.size
@@ -86,22 +103,20 @@ class TreeStructure:
             raise ValueError("roots must be the first nodes")
         if np.any(parent[roots.size:] >= np.arange(roots.size, n)) or np.any(parent[roots.size:] < 0):
             raise ValueError("every parent must precede its child")
-        structure = TreeStructure(parent=parent, n_roots=int(roots.size))
-        if lanes is not None:
-            if lanes not in LANE_COST_NS:
-                raise ValueError(f"lanes must be one of {sorted(LANE_COST_NS)} or None, got {lanes!r}")
-            structure.__dict__["lanes"] = LanePlan.build(parent, lanes) if lanes > 1 else None
-        return structure
+        if lanes == "auto":
+            plan = LanePlan.best(parent)
+        elif lanes is None or lanes == 1:
+            plan = None
+        elif lanes in LANE_COST_NS:
+            plan = LanePlan.build(parent, lanes)
+        else:
+            raise ValueError(f"lanes must be None, 'auto' or one of {sorted(LANE_COST_NS)}, got {lanes!r}")
+        return TreeStructure(parent=parent, n_roots=int(roots.size), lanes=plan)
 
     @property
     def n_nodes(self) -> int:
         """Number of nodes."""
         return int(self.parent.size)
-
-    @cached_property
-    def lanes(self) -> LanePlan | None:
-        """The lane plan expected to be fastest, or ``None`` where the sequential loop is (computed once)."""
-        return LanePlan.best(self.parent)
 
     def __hash__(self) -> int:
         return id(self)
@@ -269,7 +284,7 @@ class LanePlan:
         sequential = LANE_COST_NS[1] * parent.size
         costs = {k: LanePlan.search(parent, k) for k in lanes}
         k = min(costs, key=lambda k: costs[k][0])
-        if not costs[k][0] < 0.9 * sequential:
+        if not costs[k][0] < LANE_MIN_GAIN * sequential:
             return None
         return LanePlan.build(parent, k, costs[k][1])
 
@@ -277,93 +292,155 @@ class LanePlan:
 # -- the solves ----------------------------------------------------------------------------------------
 
 
-def _sequential(parent: np.ndarray, n_roots: int, d, a, b, rhs, nodes: np.ndarray | None = None):
+def _row(x, i):
+    """Row ``i`` of a ``(rows, width)`` array, shape ``(1, width)``.
+
+    A dynamic slice: ``x[i]`` would add index wrapping, and ``x.at[i]`` updates would be scatters, which
+    keep XLA:CPU from compiling the loop into one kernel.
+    """
+    return lax.dynamic_slice_in_dim(x, i, 1)
+
+
+def _put(x, i, row):
+    """``x`` with row ``i`` replaced (in place: a dynamic update slice, not a scatter)."""
+    return lax.dynamic_update_slice_in_dim(x, row, i, 0)
+
+
+def _index(table, i):
+    return lax.dynamic_index_in_dim(table, i, keepdims=False)
+
+
+def _sequential(parent: np.ndarray, n_roots: int, d, a, b, rhs):
     """NEURON's triang + bksub, one node per iteration; arrays have the nodes on their leading axis.
 
-    ``nodes`` (ascending, its first ``n_roots`` the roots) restricts the solve to those nodes of larger
-    arrays, which must already hold the terms of all other children of these nodes.
+    Trailing (batch) axes are flattened into rows, node ``i`` being row ``i``, and each loop iteration
+    moves whole rows with dynamic slices: XLA:CPU then compiles each loop into one native kernel. That
+    needs rows of at most ``ROW_BYTES``: a wider batch is laid out as ``groups`` trees of narrower rows,
+    one after the other, which the same loops run through in turn.
     """
-    count = parent.size if nodes is None else nodes.size
-    if count == 0:
+    n = parent.size
+    if n == 0:
         return rhs
-    parent = jnp.asarray(parent, dtype=jnp.int32)
-    index = (lambda k: k) if nodes is None else jnp.asarray(nodes, dtype=jnp.int32).__getitem__
+    shape = jnp.broadcast_shapes(d.shape, rhs.shape)
+    width = int(np.prod(shape[1:], dtype=np.int64))
+    seg = max(1, ROW_BYTES // jnp.dtype(rhs.dtype).itemsize)
+    groups = -(-width // seg) if width > seg else 1
+    w = width if groups == 1 else seg
 
-    def triang(k, carry):
+    def layout(x, fill):  # (groups * n, w): the trees one after the other
+        x = jnp.broadcast_to(x, shape).reshape(n, width)
+        if groups > 1:
+            x = jnp.pad(x, ((0, 0), (0, groups * w - width)), constant_values=fill)
+            x = x.reshape(n, groups, w).transpose(1, 0, 2).reshape(groups * n, w)
+        return x
+
+    d, rhs = layout(d, 1.0), layout(rhs, 0.0)
+    # a and b shared by the whole batch stay one value per node.
+    shared = [x.size == n for x in (a, b)]
+    a, b = (x.reshape(n, 1) if same else layout(x, 0.0) for x, same in zip((a, b), shared, strict=True))
+    parent = jnp.asarray(parent, dtype=jnp.int32)
+
+    def node(t, count, first):
+        """Loop step ``t`` of ``count`` per tree: (first row of its tree, node index)."""
+        if groups == 1:
+            return 0, first + t
+        g = t // count
+        return g * n, first + t - g * count
+
+    def coefficient(k, x, base, i):
+        return _row(x, i if shared[k] else base + i)
+
+    def triang(t, carry):
         d, rhs = carry
-        i = index(count - 1 - k)
-        p = parent[i]
-        f = a[i] / d[i]
-        return d.at[p].add(-f * b[i]), rhs.at[p].add(-f * rhs[i])
+        base, k = node(t, n - n_roots, 0)
+        i = n - 1 - k
+        p = base + _index(parent, i)
+        f = coefficient(0, a, base, i) / _row(d, base + i)
+        return (_put(d, p, _row(d, p) - f * coefficient(1, b, base, i)),
+                _put(rhs, p, _row(rhs, p) - f * _row(rhs, base + i)))
+
+    def roots(t, x):
+        base, i = node(t, n_roots, 0)
+        return _put(x, base + i, _row(x, base + i) / _row(d, base + i))
+
+    def bksub(t, x):
+        base, i = node(t, n - n_roots, n_roots)
+        p = base + _index(parent, i)
+        return _put(x, base + i, (_row(x, base + i) - coefficient(1, b, base, i) * _row(x, p)) / _row(d, base + i))
 
     # No unrolling: XLA:CPU then copies the carried arrays each iteration (measured 40x slower).
-    d, rhs = lax.fori_loop(0, count - n_roots, triang, (d, rhs))
-    roots = slice(0, n_roots) if nodes is None else nodes[:n_roots]
-    rhs = rhs.at[roots].divide(d[roots])
-
-    def bksub(k, rhs):
-        i = index(k)
-        return rhs.at[i].set((rhs[i] - b[i] * rhs[parent[i]]) / d[i])
-
-    return lax.fori_loop(n_roots, count, bksub, rhs)
+    d, rhs = lax.fori_loop(0, groups * (n - n_roots), triang, (d, rhs))
+    rhs = lax.fori_loop(0, groups * n_roots, roots, rhs)
+    x = lax.fori_loop(0, groups * (n - n_roots), bksub, rhs)
+    if groups > 1:
+        x = x.reshape(groups, n, w).transpose(1, 0, 2).reshape(n, groups * w)[:, :width]
+    return x.reshape(shape)
 
 
 def _lanes(plan: LanePlan, d, a, b, rhs):
     """The lane solve (see :class:`LanePlan`); arrays have the nodes on their leading axis."""
     n_lanes, length = plan.n_lanes, plan.length
+    shape = jnp.broadcast_shapes(d.shape, rhs.shape)
+    d, rhs = jnp.broadcast_to(d, shape), jnp.broadcast_to(rhs, shape)
+    width = int(np.prod(shape[1:], dtype=np.int64))
 
     def gather(x, index, fill):
-        # Out-of-range indices (padding, ghost, tops' coefficients) read `fill`.
-        return x.at[index.ravel()].get(mode="fill", fill_value=fill).reshape(index.shape + x.shape[1:])
+        # Out-of-range indices (padding, ghost, tops' coefficients) read `fill`. One array of rows per lane.
+        x = x.at[index.ravel()].get(mode="fill", fill_value=fill).reshape(index.shape + (-1,))
+        return tuple(x[k] for k in range(n_lanes))
 
     lane_d, lane_rhs = gather(d, plan.slot_node, 1.0), gather(rhs, plan.slot_node, 0.0)
     lane_a, lane_b = gather(a, plan.slot_coef, 0.0), gather(b, plan.slot_coef, 0.0)
-    lane_parent = jnp.asarray(plan.slot_parent)
+    lane_parent = [jnp.asarray(plan.slot_parent[k]) for k in range(n_lanes)]
 
     def triang(step, carry):
         i = length - 1 - step
         out_d, out_rhs = [], []
-        for k, (dk, rk) in enumerate(zip(*carry, strict=True)):
-            p = lane_parent[k, i]
-            f = lane_a[k, i] / dk[i]
-            out_d.append(dk.at[p].add(-f * lane_b[k, i]))
-            out_rhs.append(rk.at[p].add(-f * rk[i]))
+        for dk, rk, ak, bk, pk in zip(*carry, lane_a, lane_b, lane_parent, strict=True):
+            p = _index(pk, i)
+            f = _row(ak, i) / _row(dk, i)
+            out_d.append(_put(dk, p, _row(dk, p) - f * _row(bk, i)))
+            out_rhs.append(_put(rk, p, _row(rk, p) - f * _row(rk, i)))
         return tuple(out_d), tuple(out_rhs)
 
     # One array per lane: XLA:CPU updates each in place (several updates of one array per iteration
     # would make it copy the array).
-    lanes = (tuple(lane_d[k] for k in range(n_lanes)), tuple(lane_rhs[k] for k in range(n_lanes)))
-    lane_d, lane_rhs = lax.fori_loop(0, length, triang, lanes)
+    lane_d, lane_rhs = lax.fori_loop(0, length, triang, (lane_d, lane_rhs))
 
     # Fold the lane tops into their parents in the root region, then solve the root region.
     region = plan.region
     x_region = rhs[:0]
     if region.size:
-        top_d = jnp.stack(lane_d)[plan.top_lane, plan.top_slot]
-        top_rhs = jnp.stack(lane_rhs)[plan.top_lane, plan.top_slot]
+        tops = plan.top_lane * (length + 1) + plan.top_slot
+        top_d = jnp.concatenate(lane_d).reshape((-1,) + shape[1:])[tops]
+        top_rhs = jnp.concatenate(lane_rhs).reshape((-1,) + shape[1:])[tops]
         f = a[plan.top_node] / top_d
         d_region = d[region].at[plan.top_parent].add(-f * b[plan.top_node])
         rhs_region = rhs[region].at[plan.top_parent].add(-f * top_rhs)
         x_region = _sequential(plan.region_parent, plan.region_roots, d_region, a[region], b[region], rhs_region)
         # The tops' parents are solved: move their terms to the right-hand side.
         coupling = -b[plan.top_node] * x_region[plan.top_parent]
-        lane_rhs = tuple(rk.at[plan.top_slot[plan.top_lane == k]].add(coupling[plan.top_lane == k])
-                         for k, rk in enumerate(lane_rhs))
+        lane_rhs = tuple(
+            rk.reshape((length + 1,) + shape[1:]).at[plan.top_slot[plan.top_lane == k]]
+            .add(coupling[plan.top_lane == k]).reshape(length + 1, width)
+            for k, rk in enumerate(lane_rhs))
 
     def bksub(i, lane_x):
-        return tuple(xk.at[i].set((xk[i] - lane_b[k, i] * xk[lane_parent[k, i]]) / dk[i])
-                     for k, (xk, dk) in enumerate(zip(lane_x, lane_d, strict=True)))
+        out = []
+        for xk, dk, bk, pk in zip(lane_x, lane_d, lane_b, lane_parent, strict=True):
+            p = _index(pk, i)
+            out.append(_put(xk, i, (_row(xk, i) - _row(bk, i) * _row(xk, p)) / _row(dk, i)))
+        return tuple(out)
 
     lane_x = lax.fori_loop(0, length, bksub, lane_rhs)
-    return jnp.concatenate([x_region, *lane_x])[plan.order]
+    x = jnp.concatenate([x_region.reshape(-1, width), *lane_x])
+    return x[plan.order].reshape(shape)
 
 
 def _impl(structure: TreeStructure, d, a, b, rhs, method: str):
     """Solve with arrays of shape ``(n, *batch)``; ``a`` and ``b`` broadcast against ``d``."""
-    batch = int(np.prod(d.shape[1:], dtype=np.int64))
-    plan = structure.lanes if method in ("auto", "lanes") else None
-    if method == "auto" and batch > LANE_MAX_BATCH:
-        plan = None
+    width = int(np.prod(jnp.broadcast_shapes(d.shape, rhs.shape)[1:], dtype=np.int64))
+    plan = structure.lanes if method == "lanes" or (method == "auto" and width == 1) else None
     if plan is not None:
         return _lanes(plan, d, a, b, rhs)
     return _sequential(structure.parent, structure.n_roots, d, a, b, rhs)
@@ -416,9 +493,8 @@ def tree_solve(structure: TreeStructure, d, a, b, rhs, method: str = "auto"):
         a: for each node, its coefficient in its parent's row, shape ``(n,)`` or like ``d``.
         b: for each node, its parent's coefficient in its row, shape ``(n,)`` or like ``d``.
         rhs: right-hand side, same shape as ``d``.
-        method: ``"auto"`` (the lane solve where :attr:`TreeStructure.lanes` has a plan and the batch is
-            at most :data:`LANE_MAX_BATCH`, else the sequential loop), ``"lanes"`` or ``"sequential"``
-            (for tests and benchmarks).
+        method: ``"auto"`` (the lane solve for one system where :attr:`TreeStructure.lanes` has a plan,
+            else the sequential loop), ``"lanes"`` or ``"sequential"`` (for tests and benchmarks).
 
     Returns:
         ``x``, same shape as ``rhs``. Under ``jax.vmap`` (any of the four arrays batched) the batch
