@@ -60,7 +60,6 @@ import copy
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -368,11 +367,7 @@ def worker(spec: dict) -> None:
         "time": gt.time_report(t, c["dt"]),
         "wall_time_s": wall,
     }
-    out = Path(spec["output"])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp_out = out.with_name(out.name + ".part.npz")
-    np.savez_compressed(tmp_out, t=t, v=v, meta=np.array(json.dumps(meta)))
-    os.replace(tmp_out, out)
+    gt.save_traces(spec["output"], t, v, meta)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -382,12 +377,7 @@ def worker(spec: dict) -> None:
 
 def run_worker(spec: dict) -> tuple[int | None, str]:
     """Run :func:`worker` in a fresh interpreter; returns (return code or None on timeout, output tail)."""
-    cmd = [sys.executable, "-u", str(Path(__file__).resolve()), "--worker", json.dumps(spec)]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        return None, f"timeout after {TIMEOUT_S} s"
-    return proc.returncode, (proc.stdout + proc.stderr)[-3000:]
+    return gt.run_worker(spec, script=__file__, timeout=TIMEOUT_S)
 
 
 def check(c: dict, meta: dict) -> list[str]:

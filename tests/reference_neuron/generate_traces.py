@@ -788,7 +788,12 @@ def worker(spec: dict) -> None:
     }
     if c["min_spikes"] is not None:
         meta["spiking_ok"] = spiking_ok(t, v[0], c)
-    out = Path(spec["output"])
+    save_traces(spec["output"], t, v, meta)
+
+
+def save_traces(output, t, v, meta: dict) -> None:
+    """Write ``t``, ``v`` and the JSON ``meta`` to a compressed npz (via a temporary name)."""
+    out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp_out = out.with_name(out.name + ".part.npz")
     np.savez_compressed(tmp_out, t=t, v=v, meta=np.array(json.dumps(meta)))
@@ -800,13 +805,13 @@ def worker(spec: dict) -> None:
 # ----------------------------------------------------------------------------------------------------------
 
 
-def run_worker(spec: dict) -> tuple[int | None, str]:
-    """Run :func:`worker` in a fresh interpreter; returns (return code or None on timeout, output tail)."""
-    cmd = [sys.executable, "-u", str(Path(__file__).resolve()), "--worker", json.dumps(spec)]
+def run_worker(spec: dict, script: str | Path = __file__, timeout: float = TIMEOUT_S) -> tuple[int | None, str]:
+    """Run ``script --worker SPEC`` in a fresh interpreter; returns (return code or None on timeout, output tail)."""
+    cmd = [sys.executable, "-u", str(Path(script).resolve()), "--worker", json.dumps(spec)]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return None, f"timeout after {TIMEOUT_S} s"
+        return None, f"timeout after {timeout} s"
     return proc.returncode, (proc.stdout + proc.stderr)[-3000:]
 
 
