@@ -39,7 +39,7 @@ import numpy as np
 
 from neurax.compartments import CompartmentTree, NsegPolicy, discretize
 from neurax.errors import LocationError, NeuraxError
-from neurax.geometry import PieceTable, piece_table
+from neurax.geometry import PieceTable
 from neurax.mechanisms.base import Mechanism
 from neurax.morphology import Morphology
 
@@ -88,8 +88,7 @@ class Cell:
         tree = discretize(morphology, nseg, Ra=Ra, cm=cm, overrides=nseg_overrides)
         node_cm = np.zeros(tree.n_nodes)
         node_cm[tree.seg_node] = np.repeat(tree.cm, tree.nseg)
-        pieces = piece_table(morphology.arc, tree.nseg, morphology.offsets)
-        self._structure = _Structure(tree=tree, pieces=pieces)
+        self._structure = _Structure(tree=tree, pieces=tree.pieces)
         self._params = {"cm": node_cm, "Ra": tree.Ra.copy(), "radius_scale": np.ones(len(morphology.points))}
 
     # -- pytree --------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurax.errors import DiscretizationError, LocationError
-from neurax.geometry import NSEG_MAX, d_lambda_nseg, lambda_f, piece_table, segment_geometry
+from neurax.geometry import NSEG_MAX, PieceTable, d_lambda_nseg, lambda_f, piece_table, segment_geometry
 from neurax.morphology import Morphology
 
 __all__ = ["DLambda", "MaxLength", "NsegPolicy", "CompartmentTree", "discretize", "resolve_nseg"]
@@ -168,6 +168,7 @@ class CompartmentTree:
         start_node: node at x = 0 of each section (a root's own node, else the node it attaches to).
         end_node: node at x = 1 of each section.
         end_ri: ``sec(1).ri()`` of each section (megohm).
+        pieces: NEURON's integration pieces for this nseg (to recompute geometry from scaled diameters).
     """
 
     morphology: Morphology
@@ -188,6 +189,7 @@ class CompartmentTree:
     start_node: np.ndarray
     end_node: np.ndarray
     end_ri: np.ndarray
+    pieces: PieceTable
 
     @property
     def n_nodes(self) -> int:
@@ -246,7 +248,8 @@ def discretize(morph: Morphology, nseg: NsegPolicy = 1, *, Ra: float | Mapping =
     cms = _values(morph, cm, 1.0, "cm")
     nsegs = _resolve(morph, nseg, ra, cms, overrides)
     nsec = len(morph)
-    geo = segment_geometry(morph.points[:, 3], piece_table(morph.arc, nsegs, morph.offsets), ra)
+    pieces = piece_table(morph.arc, nsegs, morph.offsets)
+    geo = segment_geometry(morph.points[:, 3], pieces, ra)
     seg_offsets = geo.seg_offsets
     # Hines order: sections breadth first from each root (parents first); per section its x = 0 node
     # (roots only), its nseg centres, then its zero-area x = 1 node.
@@ -297,4 +300,5 @@ def discretize(morph: Morphology, nseg: NsegPolicy = 1, *, Ra: float | Mapping =
         morphology=morph, nseg=nsegs, Ra=ra, cm=cms, parent=parent, area=area, g_axial=g,
         node_section=node_section, node_x=node_x, seg_offsets=seg_offsets, seg_node=seg_node, seg_x=seg_x,
         seg_area=geo.area, seg_ri=geo.ri, seg_diam=geo.diam, start_node=start, end_node=end, end_ri=geo.ri_end,
+        pieces=pieces,
     )

@@ -65,8 +65,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 try:  # imported as part of the test package
     from tests.reference_neuron import generate_traces as gt
 except ImportError:  # run as a script (its folder is sys.path[0])
@@ -394,16 +392,7 @@ def check(c: dict, meta: dict) -> list[str]:
 def generate(c: dict, out_dir: Path) -> dict:
     """Make one target; returns a summary."""
     out = out_dir / f"{c['name']}.npz"
-    start = time.monotonic()
-    rc, tail = run_worker({"target": c, "output": str(out)})
-    summary = {"name": c["name"], "output": str(out), "seconds": time.monotonic() - start}
-    if rc != 0 or not out.exists():
-        summary["error"] = f"worker failed (returncode {rc}): {tail.strip()[-1500:]}"
-        return summary
-    with np.load(out) as z:
-        meta = json.loads(str(z["meta"]))
-    summary.update(meta=meta, problems=check(c, meta), size=out.stat().st_size)
-    return summary
+    return gt.run_and_summarise(c, out, {"target": c, "output": str(out)}, run_worker, check)
 
 
 def print_summary(res: dict) -> None:

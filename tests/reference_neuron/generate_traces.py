@@ -829,15 +829,20 @@ def check(c: dict, meta: dict) -> list[str]:
 def generate(c: dict, out_dir: Path) -> dict:
     """Make the reference for one case; returns a summary."""
     out = out_dir / f"{c['name']}.npz"
+    return run_and_summarise(c, out, {"mode": "run", "case": c, "output": str(out)}, run_worker, check)
+
+
+def run_and_summarise(c: dict, out: Path, spec: dict, runner, checker) -> dict:
+    """Run a worker that writes ``out``; summarise it (timing, meta, problems found by ``checker``)."""
     start = time.monotonic()
-    rc, tail = run_worker({"mode": "run", "case": c, "output": str(out)})
+    rc, tail = runner(spec)
     summary = {"name": c["name"], "output": str(out), "seconds": time.monotonic() - start}
     if rc != 0 or not out.exists():
         summary["error"] = f"worker failed (returncode {rc}): {tail.strip()[-1500:]}"
         return summary
     with np.load(out) as z:
         meta = json.loads(str(z["meta"]))
-    summary.update(meta=meta, problems=check(c, meta), size=out.stat().st_size)
+    summary.update(meta=meta, problems=checker(c, meta), size=out.stat().st_size)
     return summary
 
 
