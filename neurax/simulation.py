@@ -32,6 +32,9 @@ from neurax.stimuli import IClamp
 
 __all__ = ["simulate", "Solution"]
 
+#: Up to this many current clamps are added to the node equations densely rather than by a scatter.
+DENSE_STIMULI = 4
+
 
 @dataclass(frozen=True)
 class Solution:
@@ -166,12 +169,20 @@ class Run:
             # v_parent - v_i along chains: a shift (a slice transposes cheaply; a gather would become a
             # scatter in the backward pass)
             dv = jnp.concatenate([v[:1], v[:-1]]) - v
-            dv = jnp.where(chain_mask, dv, 0.0).at[jump].set(v[jump_par] - v[jump])
+            dv = jnp.where(chain_mask, dv, 0.0).at[jump].add(v[jump_par] - v[jump], unique_indices=True)
             rhs_self = -b * dv
             up = a * dv  # what each node adds to its parent's equation
             to_parent = jnp.where(chain_mask, up, 0.0)
             rhs = rhs_self + jnp.concatenate([to_parent[1:], jnp.zeros(1, dtype)])
             return rhs.at[jump_par].add(up[jump])
+
+        def inject(rhs, stim_k):
+            # A few clamps are added densely (fused with the other terms: a scatter is a kernel launch
+            # of its own, which costs more per step than comparing every node with a few indices).
+            if stim_nodes.size <= DENSE_STIMULI:
+                node = lax.iota(jnp.int32, n)
+                return sum((jnp.where(node == k, stim_k[j], 0.0) for j, k in enumerate(stim_nodes)), rhs)
+            return rhs.at[stim_nodes].add(stim_k)
 
         def step(carry, stim_k):
             v, states, vmax = carry
@@ -181,8 +192,7 @@ class Run:
                 i_v, g_v = mech.current_and_conductance(v, s, p, ctx)
                 rhs = rhs - jnp.where(mask, i_v, 0.0)
                 d = d + jnp.where(mask, g_v, 0.0)
-            if stim_nodes.size:
-                rhs = rhs.at[stim_nodes].add(stim_k)
+            rhs = inject(rhs, stim_k)
             v = v + tree_solve(structure, d, a, b, rhs)
             states = tuple(mech.advance(v, s, p, ctx) for (mech, mask, p), s in zip(mechs, states, strict=True))
             if peak:
