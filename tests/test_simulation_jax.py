@@ -81,3 +81,34 @@ def test_bad_arguments(cell):
         nx.simulate(cell, record=["dend[7](0.5)"], tstop=1.0)
     with pytest.raises(nx.LocationError, match="iclamp"):
         nx.IClamp.parse("soma[0](0.5),1,2")
+
+
+def test_many_clamps_dense_or_scattered_agree(cell, monkeypatch):
+    """Up to DENSE_STIMULI clamps are added densely, more by a scatter: both give the same traces."""
+    from neurax import simulation
+
+    places = ["soma[0](0.5)", "dend[0](1)", "dend[0](0)", "dend[0](0.5)", "soma[0](0.5)", "dend[0](0.3)"]
+    clamps = [nx.IClamp(where, 1.0 + k, 5.0, 0.05 * (k + 1)) for k, where in enumerate(places)]
+    record = ["soma[0](0.5)", "dend[0](1)"]
+    for count in (2, len(clamps)):  # below and above the dense limit
+        default = nx.simulate(cell, clamps[:count], record, tstop=15.0).v
+        monkeypatch.setattr(simulation, "DENSE_STIMULI", 0 if count <= simulation.DENSE_STIMULI else 99)
+        other = nx.simulate(cell, clamps[:count], record, tstop=15.0).v
+        monkeypatch.undo()
+        np.testing.assert_allclose(np.asarray(other), np.asarray(default), rtol=0, atol=1e-12)
+        assert float(jnp.max(default[0])) > -60.0  # the clamps did depolarise the soma
+
+
+def test_import_asks_for_wide_vectors_unless_told_otherwise():
+    """neurax adds XLA:CPU's 512-bit vector preference to XLA_FLAGS, and leaves a user's own width alone."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import os, neurax._jax; print(os.environ.get('XLA_FLAGS', ''))"
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    added = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert "--xla_cpu_prefer_vector_width=512" in added.stdout
+    env["XLA_FLAGS"] = "--xla_cpu_prefer_vector_width=256"
+    kept = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert kept.stdout.strip() == "--xla_cpu_prefer_vector_width=256"
