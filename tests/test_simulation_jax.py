@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -100,15 +104,15 @@ def test_many_clamps_dense_or_scattered_agree(cell, monkeypatch):
 
 
 def test_import_asks_for_wide_vectors_unless_told_otherwise():
-    """neurax adds XLA:CPU's 512-bit vector preference to XLA_FLAGS, and leaves a user's own width alone."""
-    import os
-    import subprocess
-    import sys
+    """neurax adds XLA:CPU's 512-bit vector preference to XLA_FLAGS (on a jaxlib known to have the flag),
+    and leaves a user's own width alone."""
+    from neurax._jax import _VECTOR_FLAG_SINCE, _jaxlib_version
 
     code = "import os, neurax._jax; print(os.environ.get('XLA_FLAGS', ''))"
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     added = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert "--xla_cpu_prefer_vector_width=512" in added.stdout
+    expected = "--xla_cpu_prefer_vector_width=512" if _jaxlib_version() >= _VECTOR_FLAG_SINCE else ""
+    assert added.stdout.strip() == expected
     env["XLA_FLAGS"] = "--xla_cpu_prefer_vector_width=256"
     kept = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert kept.stdout.strip() == "--xla_cpu_prefer_vector_width=256"
