@@ -27,7 +27,7 @@ from neurax._jax import jax, jnp, lax
 from neurax.cell import Cell
 from neurax.errors import NeuraxError
 from neurax.geometry import segment_geometry
-from neurax.solver.hines import TreeStructure, tree_solve
+from neurax.solver.hines import TreeStructure, cable_solve
 from neurax.stimuli import IClamp
 
 __all__ = ["simulate", "Solution"]
@@ -148,14 +148,6 @@ class Run:
         d_fixed = params["cm"] * (0.001 / ctx["dt"])
         d_fixed = d_fixed.at[child].add(-b[child]).at[par].add(-a[child])
         n = parent.size
-        # Most nodes' parent is the node just before them (section interiors): their axial terms are a
-        # shift; only the first node of each section needs a scatter to its parent.
-        chain = child[par == child - 1]
-        jump = child[par != child - 1]
-        jump_par = parent[jump]
-        is_chain = np.zeros(n, bool)
-        is_chain[chain] = True
-        chain_mask = jnp.asarray(is_chain)
         # Mechanisms are evaluated densely on every node (zero parameters and a mask elsewhere): on CPU
         # that is much cheaper than gathering and scattering the inserted nodes every step.
         mechs = []
@@ -164,17 +156,6 @@ class Run:
             mask[nodes] = True
             dense = {k: jnp.zeros(n, dtype).at[nodes].set(val) for k, val in params[mech.name].items()}
             mechs.append((mech(), jnp.asarray(mask), dense))
-
-        def axial(v):
-            # v_parent - v_i along chains: a shift (a slice transposes cheaply; a gather would become a
-            # scatter in the backward pass)
-            dv = jnp.concatenate([v[:1], v[:-1]]) - v
-            dv = jnp.where(chain_mask, dv, 0.0).at[jump].add(v[jump_par] - v[jump], unique_indices=True)
-            rhs_self = -b * dv
-            up = a * dv  # what each node adds to its parent's equation
-            to_parent = jnp.where(chain_mask, up, 0.0)
-            rhs = rhs_self + jnp.concatenate([to_parent[1:], jnp.zeros(1, dtype)])
-            return rhs.at[jump_par].add(up[jump])
 
         def inject(rhs, stim_k):
             # A few clamps are added densely (fused with the other terms: a scatter is a kernel launch
@@ -186,14 +167,15 @@ class Run:
 
         def step(carry, stim_k):
             v, states, vmax = carry
-            rhs = axial(v)
+            rhs = jnp.zeros_like(v)
             d = d_fixed
             for (mech, mask, p), s in zip(mechs, states, strict=True):
                 i_v, g_v = mech.current_and_conductance(v, s, p, ctx)
                 rhs = rhs - jnp.where(mask, i_v, 0.0)
                 d = d + jnp.where(mask, g_v, 0.0)
             rhs = inject(rhs, stim_k)
-            v = v + tree_solve(structure, d, a, b, rhs)
+            # The axial currents at v are added inside the solve's loops (cable_solve).
+            v = cable_solve(structure, d, a, b, rhs, v)
             states = tuple(mech.advance(v, s, p, ctx) for (mech, mask, p), s in zip(mechs, states, strict=True))
             if peak:
                 vmax = jnp.maximum(vmax, v)

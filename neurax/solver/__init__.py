@@ -1,5 +1,5 @@
 """Linear algebra on the compartment tree: the Hines solve and its derivative rule."""
 
-from neurax.solver.hines import TreeStructure, tree_solve
+from neurax.solver.hines import TreeStructure, cable_solve, tree_solve
 
-__all__ = ["TreeStructure", "tree_solve"]
+__all__ = ["TreeStructure", "cable_solve", "tree_solve"]

@@ -19,11 +19,17 @@ traced JAX arrays. One entry point, :func:`tree_solve`, has three implementation
   sequential solve to rounding (about 1e-16 relative), not bit for bit. Measured in isolation: 1.1x on a
   2,653-node cell, 1.3-1.4x on 10,000 nodes, nothing below ~2,000; inside a simulation step its gathers
   cost more than that (the step was 15% slower), hence opt-in.
-* **batched**: under ``jax.vmap`` the solve works on ``(nodes, batch)`` arrays, the batch the contiguous
-  minor axis, so each iteration moves a whole row of systems (in groups of :data:`ROW_BYTES`): about 2x
-  more solves per second than one at a time. This is a :func:`jax.custom_batching.custom_vmap` rule, so it
+* **batched** (:func:`_columns`): under ``jax.vmap`` the solve works on ``(batch, nodes)`` arrays as vmap
+  lays them out, and each iteration moves one column: node ``i`` of up to :data:`COLUMN_ROWS` systems.
+  No transposes are needed (in a batch-32 simulation step, transposing to and from a batch-minor layout
+  cost as much as the solve itself). This is a :func:`jax.custom_batching.custom_vmap` rule, so it
   applies to any vmapped code that calls :func:`tree_solve` (a whole ``lax.scan`` simulation, its
-  gradient, nested vmaps); results match the unbatched solve's to rounding.
+  gradient, nested vmaps); results match the unbatched solve's to rounding. Called directly with
+  trailing batch axes, ``(nodes, batch...)``, the sequential loop moves rows of :data:`ROW_BYTES`.
+
+:func:`cable_solve` is the solve of a simulation step: it adds the axial currents at the present
+voltages to the right-hand side inside the elimination loops, where they cost two extra loads per node,
+instead of several passes over memory as array operations.
 
 The derivative is a second solve with the transposed matrix, which is the same tree with ``a`` and ``b``
 exchanged, so gradients never differentiate through the elimination loops; it goes through the same
@@ -36,6 +42,7 @@ How the loops are written for XLA:CPU (measured; each point is worth a factor of
   kernel launch, and a body of many independent kernels is even handed to the thread pool (microseconds
   per iteration). So the loops read and write rows with ``dynamic_slice`` / ``dynamic_update_slice`` (no
   ``.at[]`` scatter, no negative-index wrapping), and a batched row is at most :data:`ROW_BYTES` wide.
+  neurax raises that limit to 64 kB (:mod:`neurax._jax`), which the columns of the batched solve need.
 * Each carried array is updated once per iteration: unrolling, or several lanes in one array, makes XLA
   copy the whole array every iteration. Hence one array per lane.
 """
@@ -44,13 +51,13 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 
 import numpy as np
 
 from neurax._jax import jax, jnp, lax
 
-__all__ = ["LanePlan", "TreeStructure", "tree_solve"]
+__all__ = ["LanePlan", "TreeStructure", "cable_solve", "tree_solve"]
 
 #: Measured time (ns, XLA:CPU, float64, 2.6 GHz Xeon, 2,653-node tree) of one loop iteration of triang
 #: + bksub together, by number of lanes eliminated per iteration (1 = the sequential loop, per node).
@@ -68,6 +75,8 @@ LANE_MIN_GAIN = 0.87
 #: 64 bytes (8 systems in float64, 16 in float32) keep and rows of 128 bytes do not (then 6x slower per
 #: row). Wider batches are laid out as consecutive trees of such rows.
 ROW_BYTES = 64
+#: Systems per column of the batched solve (under ``jax.vmap``); wider batches go in slices of this many.
+COLUMN_ROWS = 32
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,6 +126,28 @@ class TreeStructure:
     def n_nodes(self) -> int:
         """Number of nodes."""
         return int(self.parent.size)
+
+    @cached_property
+    def _jumps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        # Most nodes' parent is the node just before them (section interiors): their parent values are
+        # a shift; only the first node of each section (a "jump") needs a gather or scatter.
+        node = np.arange(self.parent.size)
+        chain = (self.parent >= 0) & (self.parent == node - 1)
+        jump = np.flatnonzero((self.parent >= 0) & ~chain)
+        return chain, jump.astype(np.int32), self.parent[jump]
+
+    def parent_values(self, x):
+        """``x[parent]`` along the leading (node) axis; at roots, arbitrary values (mask them)."""
+        _, jump, jump_parent = self._jumps
+        shifted = jnp.concatenate([x[:1], x[:-1]])
+        return shifted.at[jump].set(x[jump_parent], unique_indices=True)
+
+    def sum_to_parents(self, g):
+        """For each node, the sum of ``g`` over its children (leading axis; ``g`` is ignored at roots)."""
+        chain, jump, jump_parent = self._jumps
+        up = jnp.where(_trailing(jnp.asarray(chain), g.ndim), g, 0.0)
+        out = jnp.concatenate([up[1:], jnp.zeros_like(up[:1])])
+        return out.at[jump_parent].add(g[jump])
 
     def __hash__(self) -> int:
         return id(self)
@@ -310,13 +341,16 @@ def _index(table, i):
     return lax.dynamic_index_in_dim(table, i, keepdims=False)
 
 
-def _sequential(parent: np.ndarray, n_roots: int, d, a, b, rhs):
+def _sequential(parent: np.ndarray, n_roots: int, d, a, b, rhs, v=None):
     """NEURON's triang + bksub, one node per iteration; arrays have the nodes on their leading axis.
 
     Trailing (batch) axes are flattened into rows, node ``i`` being row ``i``, and each loop iteration
     moves whole rows with dynamic slices: XLA:CPU then compiles each loop into one native kernel. That
     needs rows of at most ``ROW_BYTES``: a wider batch is laid out as ``groups`` trees of narrower rows,
     one after the other, which the same loops run through in turn.
+
+    With ``v`` (laid out like ``rhs``), the axial terms at ``v`` are added to the right-hand side in the
+    same loops (see :func:`cable_solve`).
     """
     n = parent.size
     if n == 0:
@@ -335,6 +369,7 @@ def _sequential(parent: np.ndarray, n_roots: int, d, a, b, rhs):
         return x
 
     d, rhs = layout(d, 1.0), layout(rhs, 0.0)
+    v = None if v is None else layout(v, 0.0)
     # a and b shared by the whole batch stay one value per node.
     shared = [x.size == n for x in (a, b)]
     a, b = (x.reshape(n, 1) if same else layout(x, 0.0) for x, same in zip((a, b), shared, strict=True))
@@ -355,9 +390,13 @@ def _sequential(parent: np.ndarray, n_roots: int, d, a, b, rhs):
         base, k = node(t, n - n_roots, 0)
         i = n - 1 - k
         p = base + _index(parent, i)
-        f = coefficient(0, a, base, i) / _row(d, base + i)
-        return (_put(d, p, _row(d, p) - f * coefficient(1, b, base, i)),
-                _put(rhs, p, _row(rhs, p) - f * _row(rhs, base + i)))
+        a_i, b_i = coefficient(0, a, base, i), coefficient(1, b, base, i)
+        rhs_i, rhs_p = _row(rhs, base + i), _row(rhs, p)
+        if v is not None:
+            w = _row(v, p) - _row(v, base + i)
+            rhs_i, rhs_p = rhs_i - b_i * w, rhs_p + a_i * w
+        f = a_i / _row(d, base + i)
+        return _put(d, p, _row(d, p) - f * b_i), _put(rhs, p, rhs_p - f * rhs_i)
 
     def roots(t, x):
         base, i = node(t, n_roots, 0)
@@ -366,7 +405,10 @@ def _sequential(parent: np.ndarray, n_roots: int, d, a, b, rhs):
     def bksub(t, x):
         base, i = node(t, n - n_roots, n_roots)
         p = base + _index(parent, i)
-        return _put(x, base + i, (_row(x, base + i) - coefficient(1, b, base, i) * _row(x, p)) / _row(d, base + i))
+        b_i, x_i = coefficient(1, b, base, i), _row(x, base + i)
+        if v is not None:  # node i's own axial term, which triang used but did not store
+            x_i = x_i - b_i * (_row(v, p) - _row(v, base + i))
+        return _put(x, base + i, (x_i - b_i * _row(x, p)) / _row(d, base + i))
 
     # No unrolling: XLA:CPU then copies the carried arrays each iteration (measured 40x slower).
     d, rhs = lax.fori_loop(0, groups * (n - n_roots), triang, (d, rhs))
@@ -375,6 +417,57 @@ def _sequential(parent: np.ndarray, n_roots: int, d, a, b, rhs):
     if groups > 1:
         x = x.reshape(groups, n, w).transpose(1, 0, 2).reshape(n, groups * w)[:, :width]
     return x.reshape(shape)
+
+
+
+def _columns(parent: np.ndarray, n_roots: int, d, a, b, rhs, v=None):
+    """NEURON's triang + bksub on a batch of systems laid out ``(batch, n)``: the nodes on the last axis.
+
+    This is how arrays arrive under ``jax.vmap`` (the batch in front), so no transposes are needed: each
+    loop iteration reads and writes one *column* (node ``i`` of every system). ``a`` and ``b`` are
+    ``(batch, n)`` or ``(1, n)`` (shared). Batches wider than :data:`COLUMN_ROWS` are solved in
+    consecutive slices of that many systems. ``v`` as in :func:`_sequential`.
+    """
+    n = parent.size
+    rows = rhs.shape[0]
+    if rows > COLUMN_ROWS:
+        args = (d, a, b, rhs) if v is None else (d, a, b, rhs, v)
+        parts = [_columns(parent, n_roots, *(x if x.shape[0] == 1 else x[k:k + COLUMN_ROWS] for x in args))
+                 for k in range(0, rows, COLUMN_ROWS)]
+        return jnp.concatenate(parts)
+    parent = jnp.asarray(parent, dtype=jnp.int32)
+
+    def col(x, i):
+        return lax.dynamic_slice_in_dim(x, i, 1, axis=1)
+
+    def put(x, i, column):
+        return lax.dynamic_update_slice_in_dim(x, column, i, axis=1)
+
+    def triang(t, carry):
+        d, rhs = carry
+        i = n - 1 - t
+        p = _index(parent, i)
+        a_i, b_i, rhs_i, rhs_p = col(a, i), col(b, i), col(rhs, i), col(rhs, p)
+        if v is not None:
+            w = col(v, p) - col(v, i)
+            rhs_i, rhs_p = rhs_i - b_i * w, rhs_p + a_i * w
+        f = a_i / col(d, i)
+        return put(d, p, col(d, p) - f * b_i), put(rhs, p, rhs_p - f * rhs_i)
+
+    def roots(i, x):
+        return put(x, i, col(x, i) / col(d, i))
+
+    def bksub(t, x):
+        i = n_roots + t
+        p = _index(parent, i)
+        b_i, x_i = col(b, i), col(x, i)
+        if v is not None:
+            x_i = x_i - b_i * (col(v, p) - col(v, i))
+        return put(x, i, (x_i - b_i * col(x, p)) / col(d, i))
+
+    d, rhs = lax.fori_loop(0, n - n_roots, triang, (d, rhs))
+    rhs = lax.fori_loop(0, n_roots, roots, rhs)
+    return lax.fori_loop(0, n - n_roots, bksub, rhs)
 
 
 def _lanes(plan: LanePlan, d, a, b, rhs):
@@ -437,13 +530,13 @@ def _lanes(plan: LanePlan, d, a, b, rhs):
     return x[plan.order].reshape(shape)
 
 
-def _impl(structure: TreeStructure, d, a, b, rhs, method: str):
+def _impl(structure: TreeStructure, method: str, d, a, b, rhs, v=None):
     """Solve with arrays of shape ``(n, *batch)``; ``a`` and ``b`` broadcast against ``d``."""
     width = int(np.prod(jnp.broadcast_shapes(d.shape, rhs.shape)[1:], dtype=np.int64))
-    plan = structure.lanes if method == "lanes" or (method == "auto" and width == 1) else None
+    plan = structure.lanes if v is None and (method == "lanes" or (method == "auto" and width == 1)) else None
     if plan is not None:
         return _lanes(plan, d, a, b, rhs)
-    return _sequential(structure.parent, structure.n_roots, d, a, b, rhs)
+    return _sequential(structure.parent, structure.n_roots, d, a, b, rhs, v)
 
 
 def _trailing(x, ndim: int):
@@ -451,34 +544,65 @@ def _trailing(x, ndim: int):
     return x.reshape(x.shape + (1,) * (ndim - x.ndim))
 
 
-def _solve(structure: TreeStructure, d, a, b, rhs, method: str = "auto"):
-    """The solve with its batching rule: under vmap, the batch axis becomes the minor axis."""
+#: Which of the solve's arguments ``(d, a, b, rhs, v)`` are coefficients (possibly shared by a batch).
+_COEFFICIENT = (False, True, True, False, False)
+
+
+def _solve(structure: TreeStructure, method: str, *args):
+    """The solve of ``args = (d, a, b, rhs[, v])`` with its batching rule (the batch kept in front).
+
+    Returns ``x``; with ``v``, the axial terms at ``v`` are part of the right-hand side.
+    """
 
     @jax.custom_batching.custom_vmap
-    def solve(d, a, b, rhs):
-        ndim = max(d.ndim, rhs.ndim)
-        return _impl(structure, d, _trailing(a, ndim), _trailing(b, ndim), rhs, method)
+    def solve(*args):
+        ndim = max(args[0].ndim, args[3].ndim)
+        d, a, b, rhs, *v = args
+        return _impl(structure, method, d, _trailing(a, ndim), _trailing(b, ndim), rhs, *v)
 
     @solve.def_vmap
-    def rule(axis_size, in_batched, d, a, b, rhs):
-        # Batched arguments carry the new axis in front; move it to the back (the contiguous axis).
-        d_batched, a_batched, b_batched, rhs_batched = in_batched
-        shape = jnp.broadcast_shapes(d.shape[d_batched:], rhs.shape[rhs_batched:]) + (axis_size,)
-        ndim = len(shape)
+    def rule(axis_size, in_batched, *args):
+        # Batched arguments carry the new axis in front: keep it there and put the nodes last, so that
+        # the common case, (batch, n), needs no transpose.
+        inner = jnp.broadcast_shapes(args[0].shape[in_batched[0]:], args[3].shape[in_batched[3]:])
+        n = inner[0]
 
-        def minor(x, batched, full):
-            if batched:
-                x = jnp.moveaxis(x, 0, -1)
-                x = x.reshape(x.shape[:-1] + (1,) * (ndim - x.ndim) + x.shape[-1:])
-            else:
-                x = _trailing(x, ndim)
-            return jnp.broadcast_to(x, shape) if full else x
+        def rows(x, batched, coefficient):
+            x = x if batched else x[None]
+            x = x.reshape(x.shape + (1,) * (len(inner) + 1 - x.ndim))
+            if coefficient and x.size == n:
+                return x.reshape(1, n)  # shared by every system
+            x = jnp.broadcast_to(x, (axis_size,) + inner)
+            return jnp.moveaxis(x, 1, -1).reshape(-1, n)
 
-        x = _solve(structure, minor(d, d_batched, True), minor(a, a_batched, False),
-                   minor(b, b_batched, False), minor(rhs, rhs_batched, True), method)
-        return jnp.moveaxis(x, -1, 0), True
+        out = _batched(structure, *map(rows, args, in_batched, _COEFFICIENT))
+        out = jax.tree_util.tree_map(lambda x: jnp.moveaxis(x.reshape((axis_size,) + inner[1:] + (n,)), -1, 1), out)
+        return out, jax.tree_util.tree_map(lambda _: True, out)
 
-    return solve(d, a, b, rhs)
+    return solve(*args)
+
+
+def _batched(structure: TreeStructure, *args):
+    """The column solve of ``(rows, n)`` systems, with its own batching rule (nested ``vmap``)."""
+
+    @jax.custom_batching.custom_vmap
+    def solve(*args):
+        return _columns(structure.parent, structure.n_roots, *args)
+
+    @solve.def_vmap
+    def rule(axis_size, in_batched, *args):
+        # A vmap of the batched solve: its systems times the new batch, still (rows, n).
+        shape = (axis_size,) + jnp.broadcast_shapes(args[0].shape[in_batched[0]:], args[3].shape[in_batched[3]:])
+
+        def rows(x, batched, coefficient):
+            if coefficient and not batched and x.shape[0] == 1:
+                return x
+            return jnp.broadcast_to(x if batched else x[None], shape).reshape(-1, shape[-1])
+
+        out = _batched(structure, *map(rows, args, in_batched, _COEFFICIENT))
+        return jax.tree_util.tree_map(lambda x: x.reshape(shape), out), jax.tree_util.tree_map(lambda _: True, out)
+
+    return solve(*args)
 
 
 def tree_solve(structure: TreeStructure, d, a, b, rhs, method: str = "auto"):
@@ -507,7 +631,7 @@ def tree_solve(structure: TreeStructure, d, a, b, rhs, method: str = "auto"):
 
 @partial(jax.custom_vjp, nondiff_argnums=(0, 1))
 def _tree_solve(structure, method, d, a, b, rhs):
-    return _solve(structure, d, a, b, rhs, method)
+    return _solve(structure, method, d, a, b, rhs)
 
 
 def _unbroadcast(g, shape):
@@ -518,14 +642,14 @@ def _unbroadcast(g, shape):
 
 
 def _fwd(structure, method, d, a, b, rhs):
-    x = _solve(structure, d, a, b, rhs, method)
+    x = _solve(structure, method, d, a, b, rhs)
     return x, (d, a, b, x)
 
 
 def _bwd(structure, method, residual, x_bar):
     d, a, b, x = residual
     # A^T lambda = x_bar: the transposed tree matrix is the same tree with a and b exchanged.
-    lam = _solve(structure, d, b, a, x_bar, method)
+    lam = _solve(structure, method, d, b, a, x_bar)
     parent = jnp.asarray(np.maximum(structure.parent, 0))
     has_parent = _trailing(jnp.asarray(structure.parent >= 0), x.ndim)
     d_bar = _unbroadcast(-lam * x, d.shape)
@@ -535,3 +659,45 @@ def _bwd(structure, method, residual, x_bar):
 
 
 _tree_solve.defvjp(_fwd, _bwd)
+
+
+def cable_solve(structure: TreeStructure, d, a, b, rhs, v):
+    """``v + x`` with ``A x = rhs + axial(v)``: one backward-Euler voltage update with its axial currents.
+
+    ``axial(v)`` is what the tree's couplings add to each node's equation at the voltages ``v``: for each
+    non-root node ``i`` with parent ``p``, ``-b[i] (v[p] - v[i])`` to node ``i`` and ``a[i] (v[p] - v[i])``
+    to node ``p`` (NEURON's ``nrn_rhs``). Adding them inside the elimination loops spares the several
+    passes over memory they take as array operations (the sums are in another order than NEURON's, so
+    ``x`` agrees with :func:`tree_solve` of the assembled right-hand side to rounding).
+
+    Args and units as :func:`tree_solve`; ``v`` has the shape of ``rhs`` (mV in a simulation step).
+    """
+    return _cable_solve(structure, d, a, b, rhs, v)
+
+
+@partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _cable_solve(structure, d, a, b, rhs, v):
+    return v + _solve(structure, "sequential", d, a, b, rhs, v)
+
+
+def _cable_fwd(structure, d, a, b, rhs, v):
+    x = _solve(structure, "sequential", d, a, b, rhs, v)
+    return v + x, (d, a, b, x, v)
+
+
+def _cable_bwd(structure, residual, x_bar):
+    # x_bar: the cotangent of v + x, which is also v's direct part
+    d, a, b, x, v = residual
+    lam = _solve(structure, "auto", d, b, a, x_bar)
+    has_parent = _trailing(jnp.asarray(structure.parent >= 0), x.ndim)
+    lam_p = structure.parent_values(lam)
+    w = jnp.where(has_parent, structure.parent_values(v) - v, 0.0)  # the axial driving differences
+    a_bar = jnp.where(has_parent, lam_p * (w - x), 0.0)
+    b_bar = jnp.where(has_parent, -lam * (structure.parent_values(x) + w), 0.0)
+    g = jnp.where(has_parent, _trailing(a, x.ndim) * lam_p - _trailing(b, x.ndim) * lam, 0.0)  # cotangent of w
+    v_bar = x_bar + structure.sum_to_parents(g) - g
+    return (_unbroadcast(-lam * x, d.shape), _unbroadcast(a_bar, a.shape), _unbroadcast(b_bar, b.shape), lam,
+            v_bar)
+
+
+_cable_solve.defvjp(_cable_fwd, _cable_bwd)

@@ -8,7 +8,7 @@ import pytest
 
 import neurax as nx
 from neurax._jax import jax, jnp, lax
-from neurax.solver import TreeStructure, tree_solve
+from neurax.solver import TreeStructure, cable_solve, tree_solve
 from neurax.solver.hines import LANE_COST_NS, LanePlan
 from tests.conftest import shared
 
@@ -319,3 +319,73 @@ def test_grad_of_vmapped_scan_matches_finite_differences(real_trees):
     for k in range(3):
         e = jnp.zeros(3).at[k].set(h)
         np.testing.assert_allclose(g_s[k], (loss(1.1, scales + e) - loss(1.1, scales - e)) / (2 * h), rtol=1e-6)
+
+
+# -- cable_solve: the solve with the axial terms at v folded in ------------------------------------------
+
+
+def axial_terms(parent, a, b, v):
+    """What the couplings add to each node's right-hand side at voltages v (NEURON's nrn_rhs), in numpy."""
+    out = np.zeros_like(v)
+    for i in np.flatnonzero(parent >= 0):
+        w = v[parent[i]] - v[i]
+        out[i] -= b[i] * w
+        out[parent[i]] += a[i] * w
+    return out
+
+
+def test_cable_solve_is_the_solve_of_the_assembled_system(real_trees):
+    parent = real_trees["ca1_n120 nseg 16"]
+    rng = np.random.default_rng(21)
+    d, a, b, rhs = system(parent, rng)
+    v = rng.normal(-65.0, 5.0, parent.size)
+    x = dense(parent, d, a, b, rhs + axial_terms(parent, a, b, v))
+    s = structure(parent)
+    got = jax.jit(lambda *args: cable_solve(s, *args))(*map(jnp.asarray, (d, a, b, rhs, v)))
+    assert relative_error(np.asarray(got) - v, x) < 1e-12
+    # Under vmap (the column solve, batch in front), with shared and batched a, b, and nested.
+    scales = jnp.linspace(0.5, 1.5, 5)
+    batched = jax.jit(jax.vmap(lambda c: cable_solve(s, jnp.asarray(d), jnp.asarray(a), jnp.asarray(b),
+                                                     c * jnp.asarray(rhs), c * jnp.asarray(v))))(scales)
+    coupled = jax.jit(jax.vmap(jax.vmap(lambda c, e: cable_solve(s, jnp.asarray(d), e * jnp.asarray(a), jnp.asarray(b),
+                                                                 c * jnp.asarray(rhs), jnp.asarray(v)),
+                                        in_axes=(None, 0)), in_axes=(0, None)))(scales, scales[:3])
+    for k, c in enumerate(np.asarray(scales)):
+        expected = dense(parent, d, a, b, c * rhs + axial_terms(parent, a, b, c * v))
+        assert relative_error(np.asarray(batched[k]) - c * v, expected) < 1e-12
+        for j, e in enumerate(np.asarray(scales[:3])):
+            expected = dense(parent, d, e * a, b, c * rhs + axial_terms(parent, e * a, b, v))
+            assert relative_error(np.asarray(coupled[k, j]) - v, expected) < 1e-12
+
+
+def test_cable_solve_gradient_matches_finite_differences():
+    rng = np.random.default_rng(23)
+    parent = random_tree(70, 2, rng)
+    s = structure(parent)
+    args = [jnp.asarray(x) for x in system(parent, rng)] + [jnp.asarray(rng.normal(size=parent.size))]
+    weights = jnp.asarray(rng.normal(size=parent.size))
+
+    def loss(*args):
+        return jnp.sum(weights * cable_solve(s, *args) ** 2)
+
+    grads = jax.jit(jax.grad(loss, argnums=(0, 1, 2, 3, 4)))(*args)
+    batched = jax.jit(jax.vmap(jax.grad(loss, argnums=(0, 1, 2, 3, 4)), in_axes=(None, None, None, None, 0)))(
+        *args[:4], jnp.stack([args[4], 2.0 * args[4]]))
+
+    # The same two systems as trailing axes of one call (nodes first; a and b shared).
+    def stacked_loss(d, rhs, v):
+        return jnp.sum(weights[:, None] * cable_solve(s, d, *args[1:3], rhs, v) ** 2)
+
+    two = [jnp.stack([x, x], axis=1) for x in (args[0], args[3])] + [jnp.stack([args[4], 2.0 * args[4]], axis=1)]
+    trailing = jax.jit(jax.grad(stacked_loss, argnums=(0, 1, 2)))(*two)
+    for got, which in zip(trailing, (0, 3, 4), strict=True):
+        assert relative_error(got.T, np.asarray(batched[which])) < 1e-12
+    child = np.flatnonzero(parent >= 0)
+    for which in range(5):
+        assert relative_error(batched[which][0], np.asarray(grads[which])) < 1e-12
+        for i in rng.choice(child if which in (1, 2) else parent.size, 6, replace=False):
+            h = 1e-6 * max(1.0, abs(float(args[which][i])))
+            up = [x.at[i].add(h) if k == which else x for k, x in enumerate(args)]
+            down = [x.at[i].add(-h) if k == which else x for k, x in enumerate(args)]
+            fd = (loss(*up) - loss(*down)) / (2 * h)
+            np.testing.assert_allclose(grads[which][i], fd, rtol=1e-6, atol=1e-9 * abs(float(loss(*args))))
