@@ -138,9 +138,7 @@ class TreeStructure:
 
     def parent_values(self, x):
         """``x[parent]`` along the leading (node) axis; at roots, arbitrary values (mask them)."""
-        _, jump, jump_parent = self._jumps
-        shifted = jnp.concatenate([x[:1], x[:-1]])
-        return shifted.at[jump].set(x[jump_parent], unique_indices=True)
+        return x[jnp.asarray(np.maximum(self.parent, 0))]
 
     def sum_to_parents(self, g):
         """For each node, the sum of ``g`` over its children (leading axis; ``g`` is ignored at roots)."""
@@ -650,11 +648,10 @@ def _bwd(structure, method, residual, x_bar):
     d, a, b, x = residual
     # A^T lambda = x_bar: the transposed tree matrix is the same tree with a and b exchanged.
     lam = _solve(structure, method, d, b, a, x_bar)
-    parent = jnp.asarray(np.maximum(structure.parent, 0))
     has_parent = _trailing(jnp.asarray(structure.parent >= 0), x.ndim)
     d_bar = _unbroadcast(-lam * x, d.shape)
-    b_bar = jnp.where(has_parent, -lam * x[parent], 0.0)
-    a_bar = jnp.where(has_parent, -lam[parent] * x, 0.0)
+    b_bar = jnp.where(has_parent, -lam * structure.parent_values(x), 0.0)
+    a_bar = jnp.where(has_parent, -structure.parent_values(lam) * x, 0.0)
     return d_bar, _unbroadcast(a_bar, a.shape), _unbroadcast(b_bar, b.shape), lam
 
 
