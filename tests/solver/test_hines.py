@@ -253,6 +253,19 @@ def test_vmap_of_scan_matches_loop(real_trees):
 # -- gradients -------------------------------------------------------------------------------------------
 
 
+def assert_finite_differences(loss, args, grads, parent, rng, samples=6):
+    """grads (of loss at args) match central differences at a few entries of each argument (for a and b,
+    entries of non-root nodes: a root's a and b are not in the matrix)."""
+    child = np.flatnonzero(parent >= 0)
+    for which, grad in enumerate(grads):
+        for i in rng.choice(child if which in (1, 2) else parent.size, samples, replace=False):
+            h = 1e-6 * max(1.0, abs(float(args[which][i])))
+            up = [x.at[i].add(h) if k == which else x for k, x in enumerate(args)]
+            down = [x.at[i].add(-h) if k == which else x for k, x in enumerate(args)]
+            fd = (loss(*up) - loss(*down)) / (2 * h)
+            np.testing.assert_allclose(grad[i], fd, rtol=1e-6, atol=1e-9 * abs(float(loss(*args))))
+
+
 def loss_fn(s, weights, method):
     def loss(d, a, b, rhs):
         return jnp.sum(weights * tree_solve(s, d, a, b, rhs, method) ** 2)
@@ -268,14 +281,7 @@ def test_gradient_matches_finite_differences(method):
     args = [jnp.asarray(v) for v in system(parent, rng)]
     loss = jax.jit(loss_fn(s, jnp.asarray(rng.normal(size=parent.size)), method))
     grads = jax.jit(jax.grad(loss, argnums=(0, 1, 2, 3)))(*args)
-    child = np.flatnonzero(parent >= 0)
-    for which in range(4):
-        for i in rng.choice(child if which in (1, 2) else parent.size, 6, replace=False):
-            h = 1e-6 * max(1.0, abs(float(args[which][i])))
-            up = [v.at[i].add(h) if k == which else v for k, v in enumerate(args)]
-            down = [v.at[i].add(-h) if k == which else v for k, v in enumerate(args)]
-            fd = (loss(*up) - loss(*down)) / (2 * h)
-            np.testing.assert_allclose(grads[which][i], fd, rtol=1e-6, atol=1e-9 * abs(float(loss(*args))))
+    assert_finite_differences(loss, args, grads, parent, rng)
     roots = np.flatnonzero(parent < 0)
     assert np.all(np.asarray(grads[1])[roots] == 0) and np.all(np.asarray(grads[2])[roots] == 0)
 
@@ -380,12 +386,6 @@ def test_cable_solve_gradient_matches_finite_differences():
     trailing = jax.jit(jax.grad(stacked_loss, argnums=(0, 1, 2)))(*two)
     for got, which in zip(trailing, (0, 3, 4), strict=True):
         assert relative_error(got.T, np.asarray(batched[which])) < 1e-12
-    child = np.flatnonzero(parent >= 0)
     for which in range(5):
         assert relative_error(batched[which][0], np.asarray(grads[which])) < 1e-12
-        for i in rng.choice(child if which in (1, 2) else parent.size, 6, replace=False):
-            h = 1e-6 * max(1.0, abs(float(args[which][i])))
-            up = [x.at[i].add(h) if k == which else x for k, x in enumerate(args)]
-            down = [x.at[i].add(-h) if k == which else x for k, x in enumerate(args)]
-            fd = (loss(*up) - loss(*down)) / (2 * h)
-            np.testing.assert_allclose(grads[which][i], fd, rtol=1e-6, atol=1e-9 * abs(float(loss(*args))))
+    assert_finite_differences(loss, args, grads, parent, rng)
