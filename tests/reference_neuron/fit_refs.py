@@ -13,10 +13,9 @@ Example::
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import numpy as np
+from tests.reference_neuron.trace_refs import read_reference
 
 FIT_TARGET_DIR = Path(__file__).resolve().parent / "fit_targets"
 
@@ -42,26 +41,7 @@ def load_fit_target(path) -> dict:
       ``by_record`` (label -> row);
     * ``ncompartments``, ``sectionlists``, ``spike_counts``, ``spike_times`` (per recording), ``neuron_version``.
     """
-    path = Path(path)
-    if not path.suffix and not path.exists():
-        path = FIT_TARGET_DIR / f"{path}.npz"
-    with np.load(path, allow_pickle=False) as z:
-        t, v, meta = z["t"], z["v"], json.loads(str(z["meta"]))
-    record = list(meta["record"])
-    return {
-        "name": meta["target"]["name"],
-        "path": str(path),
-        "target": meta["target"],
-        "meta": meta,
-        "true_params": dict(meta["true_params"]),
-        "effective_params": dict(meta["effective_params"]),
-        "t": t,
-        "v": v,
-        "record": record,
-        "by_record": dict(zip(record, v, strict=True)),
-        "ncompartments": meta["ncompartments"],
-        "sectionlists": meta["sectionlists"],
-        "spike_counts": meta["spike_counts"],
-        "spike_times": meta["spike_times"],
-        "neuron_version": meta["neuron_version"],
-    }
+    ref = read_reference(path, FIT_TARGET_DIR)
+    meta = ref["meta"]
+    return {"name": meta["target"]["name"], "target": meta["target"], "true_params": dict(meta["true_params"]),
+            "effective_params": dict(meta["effective_params"]), "sectionlists": meta["sectionlists"], **ref}

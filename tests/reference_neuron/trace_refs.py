@@ -38,16 +38,24 @@ def load_trace(path) -> dict:
       ``by_record`` (label -> row);
     * ``ncompartments``, ``spike_counts``, ``spike_times`` (per recording), ``neuron_version``.
     """
+    ref = read_reference(path, TRACE_DIR)
+    return {"name": ref["meta"]["case"]["name"], "case": ref["meta"]["case"], **ref}
+
+
+def read_reference(path, folder: Path) -> dict:
+    """The fields every stored NEURON reference has (a path, or a name looked up in ``folder``).
+
+    ``path``, ``meta``, ``t``, ``v``, ``record``, ``by_record``, ``ncompartments``, ``spike_counts``,
+    ``spike_times``, ``neuron_version``; the loaders add their own.
+    """
     path = Path(path)
     if not path.suffix and not path.exists():
-        path = TRACE_DIR / f"{path}.npz"
+        path = folder / f"{path}.npz"
     with np.load(path, allow_pickle=False) as z:
         t, v, meta = z["t"], z["v"], json.loads(str(z["meta"]))
     record = list(meta["record"])
     return {
-        "name": meta["case"]["name"],
         "path": str(path),
-        "case": meta["case"],
         "meta": meta,
         "t": t,
         "v": v,
