@@ -35,8 +35,10 @@ __all__ = ["simulate", "Solution"]
 
 #: Up to this many current clamps are added to the node equations densely rather than by a scatter.
 DENSE_STIMULI = 4
-#: Under ``jax.vmap`` on CPU, simulations run in tiles of this many (see :func:`_scan`).
-VMAP_TILE = 16
+#: Under ``jax.vmap`` on CPU, simulations run in tiles of about ``VMAP_TILE_ROWS`` where one state array of
+#: such a tile holds at least ``VMAP_TILE_BYTES`` (see :func:`_vmap_tile`).
+VMAP_TILE_BYTES = -(-512 * 1024 // 3)
+VMAP_TILE_ROWS = 16
 
 
 @dataclass(frozen=True)
@@ -255,15 +257,32 @@ class Run:
         return jnp.concatenate(out, axis=0)[: self.steps]
 
 
+def _vmap_tile(batch: int, nodes: int, itemsize: int) -> int:
+    """Simulations per tile for a vmapped batch on CPU (``batch`` itself: no tiling).
+
+    Tiles of :data:`VMAP_TILE_ROWS` simulations, when one state array of such a tile reaches
+    :data:`VMAP_TILE_BYTES`, else none. Measured on the 2-core Xeon (2 MB of L2 per core), 100 ms of n120:
+
+    * 1,405 nodes: 32 simulations in two tiles of 16 ran 1.14x faster than all 32 at once; tiles of 12
+      were 1.6x slower, as XLA:CPU splits a memory-bound pointwise kernel over both cores only from
+      512 kB (three arrays of :data:`VMAP_TILE_BYTES`), and below 16 the solve does too little work per
+      iteration;
+    * 5,149 nodes: tiles of 16 were 2% faster at batch 32;
+    * 313 nodes: tiles were 6-8% slower (tiles of 16 and 64 at batch 128, of 86 at batch 256).
+    """
+    if VMAP_TILE_ROWS * nodes * itemsize < VMAP_TILE_BYTES:
+        return batch
+    return -(-batch // max(1, batch // VMAP_TILE_ROWS))
+
+
 def _scan(step, args, carry0, stim):
-    """``lax.scan`` of ``step(args, carry, stim_k)``, run in tiles of :data:`VMAP_TILE` under vmap on CPU.
+    """``lax.scan`` of ``step(args, carry, stim_k)``; under vmap on CPU, in tiles of :func:`_vmap_tile`.
 
     A vmapped simulation moves every state array through memory each step; once a batch of them no
-    longer fits the CPU's L2 cache, each step waits on memory. Measured on n120 (1,405 nodes, 2-core
-    Xeon): 32 systems in two tiles of 16 run 1.14x faster than all 32 at once; tiles of 8 are slower
-    (too little work per solve iteration). The tiles run one after another (``lax.map``). Derivatives
-    go through the plain scan (a custom VJP whose rule is the plain scan's), so ``grad`` of a vmap and
-    ``vmap`` of a grad are unchanged; other backends (GPU) always run the whole batch at once.
+    longer fits the CPU's L2 cache, each step waits on memory. The tiles run one after another
+    (``lax.map``), the last one padded with copies of the last simulation. Derivatives go through the
+    plain scan (a custom VJP whose rule is the plain scan's), so ``grad`` of a vmap and ``vmap`` of a
+    grad are unchanged; other backends (GPU) always run the whole batch at once.
     """
 
     def plain(args, carry0, stim):
@@ -281,15 +300,17 @@ def _scan(step, args, carry0, stim):
         inputs, in_batched = (args, carry0, stim), tuple(in_batched)
         axes = jax.tree_util.tree_map(lambda batched: 0 if batched else None, in_batched)
         batched = jax.vmap(plain, in_axes=axes)
-        if axis_size <= VMAP_TILE:
+        v0 = carry0[0]
+        size = _vmap_tile(axis_size, v0.shape[-1], v0.dtype.itemsize)
+        if size >= axis_size:
             return batched(*inputs), True
-        tiles = -(-axis_size // VMAP_TILE)
+        tiles = -(-axis_size // size)
 
-        def split(x, is_batched):  # (tiles, VMAP_TILE, ...), the last tile padded with copies of the last system
+        def split(x, is_batched):  # (tiles, size, ...)
             if not is_batched:
                 return x
-            x = jnp.concatenate([x, jnp.repeat(x[-1:], tiles * VMAP_TILE - axis_size, axis=0)])
-            return x.reshape((tiles, VMAP_TILE) + x.shape[1:])
+            x = jnp.concatenate([x, jnp.repeat(x[-1:], tiles * size - axis_size, axis=0)])
+            return x.reshape((tiles, size) + x.shape[1:])
 
         tiled_inputs = jax.tree_util.tree_map(split, inputs, in_batched)
         mapped = jax.tree_util.tree_map(lambda x, is_batched: x if is_batched else None, tiled_inputs, in_batched)
@@ -301,7 +322,7 @@ def _scan(step, args, carry0, stim):
             return batched(*merged)
 
         out = lax.map(one_tile, mapped)
-        return out.reshape((tiles * VMAP_TILE,) + out.shape[2:])[:axis_size], True
+        return out.reshape((tiles * size,) + out.shape[2:])[:axis_size], True
 
     @jax.custom_vjp
     def scan(args, carry0, stim):

@@ -56,7 +56,12 @@ def test_vmap_in_tiles_matches_one_by_one(cell, monkeypatch):
     grad of vmap are those of the simulations one by one."""
     import neurax.simulation as simulation
 
-    monkeypatch.setattr(simulation, "VMAP_TILE", 3)
+    # The rule: tiles of 16 where a tile's state array reaches 512 kB / 3, else the whole batch.
+    assert [simulation._vmap_tile(b, n, 8) for b, n in ((32, 1405), (40, 1405), (24, 1405), (128, 313))] == \
+        [16, 20, 24, 128]
+    monkeypatch.setattr(simulation, "VMAP_TILE_ROWS", 3)
+    monkeypatch.setattr(simulation, "VMAP_TILE_BYTES", 8)
+    assert simulation._vmap_tile(7, 40, 8) == 4  # two tiles, the last padded with a copy
 
     def soma(scale, amp):
         params = dict(cell.params)
