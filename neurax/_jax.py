@@ -28,7 +28,7 @@ _LOOP_FLAG = "--xla_backend_extra_options"
 #: Bytes per iteration up to which XLA:CPU compiles a while loop into one kernel.
 LOOP_KERNEL_BYTES = 65536
 #: The flags are known to jaxlib from this version on (an unknown flag in XLA_FLAGS aborts the process).
-_VECTOR_FLAG_SINCE = (0, 10)
+_FLAGS_SINCE = (0, 10)
 
 
 def _jaxlib_version() -> tuple[int, ...]:
@@ -37,7 +37,7 @@ def _jaxlib_version() -> tuple[int, ...]:
 
 def _default_flags(flags: str) -> str:
     """``flags`` (XLA_FLAGS) with neurax's defaults added where the user has not set them."""
-    if _jaxlib_version() < _VECTOR_FLAG_SINCE:
+    if _jaxlib_version() < _FLAGS_SINCE:
         return flags
     if _VECTOR_FLAG not in flags:
         flags = f"{flags} {_VECTOR_FLAG}=512"
@@ -46,8 +46,9 @@ def _default_flags(flags: str) -> str:
     return flags.strip()
 
 
-if _default_flags(os.environ.get("XLA_FLAGS", "")):
-    os.environ["XLA_FLAGS"] = _default_flags(os.environ.get("XLA_FLAGS", ""))
+_flags = _default_flags(os.environ.get("XLA_FLAGS", ""))
+if _flags:
+    os.environ["XLA_FLAGS"] = _flags
 
 jax.config.update("jax_enable_x64", True)
 

@@ -140,13 +140,13 @@ def test_many_clamps_dense_or_scattered_agree(cell, monkeypatch):
 def test_import_sets_xla_cpu_defaults_unless_told_otherwise():
     """neurax adds XLA:CPU's 512-bit vector preference and its larger one-kernel loop limit to XLA_FLAGS
     (on a jaxlib known to have them), and leaves a user's own settings alone."""
-    from neurax._jax import _VECTOR_FLAG_SINCE, LOOP_KERNEL_BYTES, _jaxlib_version
+    from neurax._jax import _FLAGS_SINCE, LOOP_KERNEL_BYTES, _jaxlib_version
 
     code = "import os, neurax._jax; print(os.environ.get('XLA_FLAGS', ''))"
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     added = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     loop = f"--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold={LOOP_KERNEL_BYTES}"
-    new_jaxlib = _jaxlib_version() >= _VECTOR_FLAG_SINCE
+    new_jaxlib = _jaxlib_version() >= _FLAGS_SINCE
     assert added.stdout.strip() == (f"--xla_cpu_prefer_vector_width=512 {loop}" if new_jaxlib else "")
     env["XLA_FLAGS"] = "--xla_cpu_prefer_vector_width=256"
     kept = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)

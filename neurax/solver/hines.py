@@ -70,7 +70,7 @@ LANE_OVERHEAD_PER_NODE_NS = 1.1
 #: ``lanes="auto"`` picks a lane plan when predicted to take at most this fraction of the sequential
 #: loop's time (the prediction is good to about 5%).
 LANE_MIN_GAIN = 0.87
-#: Widest row (bytes) of a batched loop iteration: XLA:CPU compiles a while loop into one native kernel
+#: Widest row (bytes) of a loop iteration with trailing batch axes: XLA:CPU compiles a while loop into one kernel
 #: only while one iteration touches less than about 1 kB (``SmallWhileLoopHoistingPass``), which rows of
 #: 64 bytes (8 systems in float64, 16 in float32) keep and rows of 128 bytes do not (then 6x slower per
 #: row). Wider batches are laid out as consecutive trees of such rows.
@@ -129,8 +129,8 @@ class TreeStructure:
 
     @cached_property
     def _jumps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        # Most nodes' parent is the node just before them (section interiors): their parent values are
-        # a shift; only the first node of each section (a "jump") needs a gather or scatter.
+        # Most nodes' parent is the node just before them (section interiors): summing to them is a
+        # shift; only the first node of each section (a "jump") needs a scatter.
         node = np.arange(self.parent.size)
         chain = (self.parent >= 0) & (self.parent == node - 1)
         jump = np.flatnonzero((self.parent >= 0) & ~chain)
@@ -417,7 +417,6 @@ def _sequential(parent: np.ndarray, n_roots: int, d, a, b, rhs, v=None):
     return x.reshape(shape)
 
 
-
 def _columns(parent: np.ndarray, n_roots: int, d, a, b, rhs, v=None):
     """NEURON's triang + bksub on a batch of systems laid out ``(batch, n)``: the nodes on the last axis.
 
@@ -619,8 +618,8 @@ def tree_solve(structure: TreeStructure, d, a, b, rhs, method: str = "auto"):
             else the sequential loop), ``"lanes"`` or ``"sequential"`` (for tests and benchmarks).
 
     Returns:
-        ``x``, same shape as ``rhs``. Under ``jax.vmap`` (any of the four arrays batched) the batch
-        becomes the minor axis of the solve, see the module docstring.
+        ``x``, same shape as ``rhs``. Under ``jax.vmap`` (any of the four arrays batched) the batch stays
+        the leading axis and the column solve runs, see the module docstring.
     """
     if method not in ("auto", "lanes", "sequential"):
         raise ValueError(f"method must be 'auto', 'lanes' or 'sequential', got {method!r}")
@@ -683,18 +682,17 @@ def _cable_fwd(structure, d, a, b, rhs, v):
 
 
 def _cable_bwd(structure, residual, x_bar):
-    # x_bar: the cotangent of v + x, which is also v's direct part
+    # x_bar is the cotangent of v + x, so also v's direct part. The matrix terms are tree_solve's; the
+    # axial terms at v add -b w to node i and a w to its parent, with w = v[parent] - v at non-roots.
     d, a, b, x, v = residual
-    lam = _solve(structure, "auto", d, b, a, x_bar)
+    d_bar, a_bar, b_bar, lam = _bwd(structure, "auto", (d, a, b, x), x_bar)
     has_parent = _trailing(jnp.asarray(structure.parent >= 0), x.ndim)
     lam_p = structure.parent_values(lam)
-    w = jnp.where(has_parent, structure.parent_values(v) - v, 0.0)  # the axial driving differences
-    a_bar = jnp.where(has_parent, lam_p * (w - x), 0.0)
-    b_bar = jnp.where(has_parent, -lam * (structure.parent_values(x) + w), 0.0)
+    w = jnp.where(has_parent, structure.parent_values(v) - v, 0.0)
     g = jnp.where(has_parent, _trailing(a, x.ndim) * lam_p - _trailing(b, x.ndim) * lam, 0.0)  # cotangent of w
-    v_bar = x_bar + structure.sum_to_parents(g) - g
-    return (_unbroadcast(-lam * x, d.shape), _unbroadcast(a_bar, a.shape), _unbroadcast(b_bar, b.shape), lam,
-            v_bar)
+    a_bar = a_bar + _unbroadcast(jnp.where(has_parent, lam_p * w, 0.0), a.shape)
+    b_bar = b_bar + _unbroadcast(jnp.where(has_parent, -lam * w, 0.0), b.shape)
+    return d_bar, a_bar, b_bar, lam, x_bar + structure.sum_to_parents(g) - g
 
 
 _cable_solve.defvjp(_cable_fwd, _cable_bwd)
