@@ -25,10 +25,11 @@ from functools import partial
 import numpy as np
 
 from neurax._jax import jax, jnp, lax
+from neurax.adjoint import Step, adjoint_scan
 from neurax.cell import Cell
 from neurax.errors import NeuraxError
 from neurax.geometry import segment_geometry
-from neurax.solver.hines import TreeStructure, cable_solve
+from neurax.solver.hines import TreeStructure
 from neurax.stimuli import IClamp
 
 __all__ = ["simulate", "Solution"]
@@ -174,20 +175,27 @@ class Run:
         # given its own batching rule (_scan).
         static_ctx = {k: ctx[k] for k in ("rates", "dtype")}
 
-        def step(args, carry, stim_k):
-            d_fixed, a, b, dense, ctx_arrays = args
+        def assemble(args, v, states, stim_k):
+            d_fixed, _, _, dense, ctx_arrays = args
             ctx = {**static_ctx, **ctx_arrays}
-            v, states, vmax = carry
             rhs = jnp.zeros_like(v)
             d = d_fixed
             for (mech, mask, _), p, s in zip(mechs, dense, states, strict=True):
                 i_v, g_v = mech.current_and_conductance(v, s, p, ctx)
                 rhs = rhs - jnp.where(mask, i_v, 0.0)
                 d = d + jnp.where(mask, g_v, 0.0)
-            rhs = inject(rhs, stim_k)
-            # The axial currents at v are added inside the solve's loops (cable_solve).
-            v = cable_solve(structure, d, a, b, rhs, v)
-            states = tuple(mech.advance(v, s, p, ctx) for (mech, _, _), p, s in zip(mechs, dense, states, strict=True))
+            return d, inject(rhs, stim_k)
+
+        def advance(args, v, states):
+            ctx = {**static_ctx, **args[4]}
+            return tuple(mech.advance(v, s, p, ctx) for (mech, _, _), p, s in zip(mechs, args[3], states, strict=True))
+
+        # The axial currents at v are added inside the solve's loops (cable_solve).
+        self.parts = Step(structure, assemble, advance, lambda args: (args[1], args[2]), rec_nodes)
+
+        def step(args, carry, stim_k):
+            v, states, vmax = carry
+            v, states = self.parts(args, v, states, stim_k)
             if peak:
                 vmax = jnp.maximum(vmax, v)
             return (v, states, vmax), v[rec_nodes]
@@ -206,7 +214,7 @@ class Run:
 
     def scan(self):
         """The samples of all steps, from one ``lax.scan`` (tiled under ``jax.vmap`` on CPU, see :func:`_scan`)."""
-        return _scan(self._step, self.args, self.carry0, self.stim)
+        return _scan(self._step, self.parts, self.args, self.carry0, self.stim)
 
     def finish(self, trace) -> Solution:
         """The :class:`Solution` from the recorded samples of every step."""
@@ -275,21 +283,21 @@ def _vmap_tile(batch: int, nodes: int, itemsize: int) -> int:
     return -(-batch // max(1, batch // VMAP_TILE_ROWS))
 
 
-def _scan(step, args, carry0, stim):
+def _scan(step, parts: Step, args, carry0, stim):
     """``lax.scan`` of ``step(args, carry, stim_k)``; under vmap on CPU, in tiles of :func:`_vmap_tile`.
 
     A vmapped simulation moves every state array through memory each step; once a batch of them no
     longer fits the CPU's L2 cache, each step waits on memory. The tiles run one after another
-    (``lax.map``), the last one padded with copies of the last simulation. Derivatives go through the
-    plain scan (a custom VJP whose rule is the plain scan's), so ``grad`` of a vmap and ``vmap`` of a
-    grad are unchanged; other backends (GPU) always run the whole batch at once.
+    (``lax.map``), the last one padded with copies of the last simulation. Derivatives are the adjoint's
+    (:func:`neurax.adjoint.adjoint_scan`, from the ``parts`` of ``step``), so ``grad`` of a vmap and
+    ``vmap`` of a grad are unchanged; other backends (GPU) always run the whole batch at once.
     """
 
     def plain(args, carry0, stim):
         return lax.scan(partial(step, args), carry0, stim)[1]
 
     if jax.default_backend() != "cpu":
-        return plain(args, carry0, stim)
+        return adjoint_scan(parts, plain, args, carry0, stim)
 
     @jax.custom_batching.custom_vmap
     def tiled(args, carry0, stim):
@@ -321,15 +329,7 @@ def _scan(step, args, carry0, stim):
         out = lax.map(one_tile, [split(x) for x, f in zip(leaves, flags, strict=True) if f])
         return out.reshape((tiles * size,) + out.shape[2:])[:axis_size], True
 
-    @jax.custom_vjp
-    def scan(args, carry0, stim):
-        return tiled(args, carry0, stim)
-
-    def scan_fwd(args, carry0, stim):
-        return jax.vjp(plain, args, carry0, stim)  # the pullback is a pytree of residuals
-
-    scan.defvjp(scan_fwd, lambda pullback, cotangent: pullback(cotangent))
-    return scan(args, carry0, stim)
+    return adjoint_scan(parts, tiled, args, carry0, stim)
 
 
 def node_geometry(cell: Cell, params: dict, dtype) -> tuple:

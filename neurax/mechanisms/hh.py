@@ -53,7 +53,9 @@ def _table_lookup(table, v):
     difference 0): twelve 1-D gathers are three times faster on CPU than one row gather. Clamping the
     table coordinate to [0, 200] gives NEURON's end values with theta = 0.
     """
-    xi = jnp.clip((v - _TABLE_MIN) * (_TABLE_N / (_TABLE_MAX - _TABLE_MIN)), 0.0, float(_TABLE_N))
+    # A clamp by selects: jnp.clip's derivative splits ties with two divisions per node (max and min).
+    xi = (v - _TABLE_MIN) * (_TABLE_N / (_TABLE_MAX - _TABLE_MIN))
+    xi = jnp.where(xi < 0.0, 0.0, jnp.where(xi > _TABLE_N, float(_TABLE_N), xi))
     i = xi.astype(jnp.int32)
     theta = xi - i
     values, diffs = table

@@ -1,0 +1,275 @@
+"""Gradients of a simulation: the discrete adjoint of the backward-Euler steps, a chunk of steps at a time.
+
+One step of :mod:`neurax.simulation`, with ``s`` all channel states and ``x = v_{n+1} - v_n``::
+
+    d, r    = assemble(v_n, s_n)                  # diagonal and right-hand side, node by node
+    v_{n+1} = v_n + A(d)^-1 (r + axial(v_n))      # the tree solve (cable_solve)
+    s_{n+1} = advance(v_{n+1}, s_n)               # cnexp, node by node
+
+Reverse-mode differentiation of the time loop step by step costs ~65 small kernels per step on a CPU,
+most of them re-evaluating rate tables. This module runs the adjoint recursion of the step instead. With
+``lv``, ``ls`` the cotangents of ``v_{n+1}``, ``s_{n+1}`` and ``lo`` that of the recorded sample::
+
+    mu     = lv + lo + (ds_{n+1}/dv_{n+1})^T ls
+    y      = A^-T mu                                            # one transposed tree solve
+    lv_n   = mu + axial^T y + y (dr/dv - x dd/dv)
+    ls_n   = (ds_{n+1}/ds_n)^T ls + y (dr/ds - x dd/ds)
+
+Because assemble and advance act on each node alone, their derivatives are per-node numbers (the
+*coefficients* above). They depend only on the stored trajectory, so they are computed for a chunk of
+steps at once, in large vectorised kernels; the recursion that remains is a few multiply-adds per node
+and one tree solve per step. The parameters' cotangents are sums over the steps of per-node products
+(``-y x`` for ``d``, ``y`` for ``r``, ``ls`` for the states), also taken a chunk at a time as the VJPs of
+the chunk-vectorised assemble and advance.
+
+The one requirement on mechanisms and stimuli: each node's outputs depend on that node's inputs only
+(true of density mechanisms, capacitance and point current clamps).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+from jax.custom_derivatives import CustomVJPPrimal, SymbolicZero
+from jax.extend.core import Var
+
+from neurax._jax import jax, jnp, lax
+from neurax.solver.hines import TreeStructure, _solve, cable_solve
+
+__all__ = ["Step", "adjoint_scan"]
+
+#: The coefficients of one chunk take about this many bytes per simulation (sets the chunk length).
+CHUNK_BYTES = 32 * 2**20
+#: Chunks are at least and at most this many steps.
+CHUNK_STEPS = (16, 256)
+
+
+@dataclass(frozen=True, eq=False)
+class Step:
+    """One simulation step in its three parts (each taking the traced arrays ``args`` first).
+
+    Attributes:
+        structure: the tree.
+        assemble: ``(args, v, states, stim_k) -> (d, rhs)``, node by node.
+        advance: ``(args, v_new, states) -> states``, node by node.
+        axial: ``args -> (a, b)``, the tree's coupling coefficients.
+        record: the recorded nodes.
+    """
+
+    structure: TreeStructure
+    assemble: Callable
+    advance: Callable
+    axial: Callable
+    record: np.ndarray
+
+    def __call__(self, args, v, states, stim_k):
+        """``(v_new, states_new)`` after one step from ``(v, states)``."""
+        d, rhs = self.assemble(args, v, states, stim_k)
+        a, b = self.axial(args)
+        v = cable_solve(self.structure, d, a, b, rhs, v)
+        return v, self.advance(args, v, states)
+
+
+def _dependencies(fn, *xs) -> list[set[int]]:
+    """For each flat output of ``fn(*xs)``, the positions of the flat inputs it may depend on."""
+    closed = jax.make_jaxpr(fn)(*xs)
+    deps = {v: {k} for k, v in enumerate(closed.jaxpr.invars)}
+    for eqn in closed.jaxpr.eqns:
+        used = set().union(*(deps.get(x, set()) for x in eqn.invars if isinstance(x, Var)))
+        for out in eqn.outvars:
+            deps[out] = used
+    return [deps.get(out, set()) if isinstance(out, Var) else set() for out in closed.jaxpr.outvars]
+
+
+def _ones_at(xs, k):
+    return [jnp.ones_like(x) if j == k else jnp.zeros_like(x) for j, x in enumerate(xs)]
+
+
+def adjoint_scan(step: Step, primal: Callable, args, carry0, stim):
+    """The recorded samples of every step (``primal(args, carry0, stim)``), differentiated by the adjoint.
+
+    ``primal`` computes the samples (it may be tiled under vmap); the carry is ``(v, states, extra)`` where
+    ``extra`` (the running peak, if any) does not feed the samples. Returns ``(steps, len(record))``.
+    """
+    states0 = carry0[1]
+    state_def = jax.tree_util.tree_structure(states0)
+    n_states = state_def.num_leaves
+    n = step.structure.n_nodes
+    has_parent = step.structure.parent >= 0
+    flat = jax.tree_util.tree_leaves
+
+    def assemble(args, v, s, stim_k):  # with flat states
+        return step.assemble(args, v, jax.tree_util.tree_unflatten(state_def, s), stim_k)
+
+    def advance(args, v, s):
+        return flat(step.advance(args, v, jax.tree_util.tree_unflatten(state_def, s)))
+
+    # Which coefficients can be non-zero (from the step's jaxpr, once per trace).
+    example = [jnp.zeros(n, carry0[0].dtype)] * (1 + n_states)
+    stim_k = stim[0] if stim.shape[0] else jnp.zeros(stim.shape[1:], stim.dtype)
+    asm_deps = _dependencies(lambda v, *s: assemble(args, v, list(s), stim_k), *example)
+    adv_deps = _dependencies(lambda v, *s: advance(args, v, list(s)), *example)
+    asm_inputs = sorted(set().union(*asm_deps))  # 0 is v, 1 + g state g
+    couplings = [(h, g) for h in range(n_states) for g in range(n_states) if 1 + g in adv_deps[h]]
+    slopes = [g for g in range(n_states) if 0 in adv_deps[g]]
+
+    def coefficients(args, vn, sn, vnext, stim_c):
+        """Per-node derivatives of each step of a chunk, arrays (chunk, n)."""
+        x = vnext - vn
+        asm = jax.vmap(assemble, (None, 0, 0, 0))
+        adv = jax.vmap(advance, (None, 0, 0))
+
+        def derivative(fn, inputs, k):
+            # Each derivative reads its own copy of the inputs, so XLA cannot merge the rate-table
+            # lookups of different derivatives into one shared (and then unfused, slow) gather kernel.
+            inputs = lax.optimization_barrier((inputs, jnp.int32(k)))[0]
+            return jax.jvp(fn, inputs, _ones_at(inputs, k))[1]
+
+        coef = {"d": asm(args, vn, sn, stim_c)[0]}
+        for k in asm_inputs:  # dr/du - x dd/du for u = v and each state
+            dd, dr = derivative(lambda *u: asm(args, u[0], list(u[1:]), stim_c), [vn, *sn], k)
+            coef[f"asm{k}"] = dr - x * dd
+        if slopes:
+            dv = derivative(lambda *u: adv(args, u[0], list(u[1:])), [vnext, *sn], 0)
+            coef["slope"] = [dv[g] for g in slopes]
+        for g in sorted({g for _, g in couplings}):
+            ds = derivative(lambda *u: adv(args, u[0], list(u[1:])), [vnext, *sn], 1 + g)
+            for h, g2 in couplings:
+                if g2 == g:
+                    coef[f"adv{h}_{g}"] = ds[h]
+        return coef
+
+    def recursion(args, lam, coef, lo):
+        """The adjoint recursion over one chunk (latest step first); returns lam, y and ls per step."""
+        a, b = step.axial(args)
+
+        def body(lam, c):
+            coef, lo_k = c
+            lv, ls = lam
+            mu = lv + lo_k
+            for g, slope in zip(slopes, coef.get("slope", ()), strict=True):
+                mu = mu + slope * ls[g]
+            y = _solve(step.structure, "auto", coef["d"], b, a, mu)  # A^T y = mu
+            w = jnp.where(has_parent, a * step.structure.parent_values(y) - b * y, 0.0)
+            lv_new = mu + step.structure.sum_to_parents(w) - w
+            if "asm0" in coef:
+                lv_new = lv_new + coef["asm0"] * y
+            ls_new = []
+            for g in range(n_states):
+                term = coef.get(f"asm{1 + g}")
+                acc = None if term is None else term * y
+                for h, g2 in couplings:
+                    if g2 == g:
+                        part = coef[f"adv{h}_{g}"] * ls[h]
+                        acc = part if acc is None else acc + part
+                ls_new.append(jnp.zeros_like(lv) if acc is None else acc)
+            return (lv_new, ls_new), (y, ls)
+
+        return lax.scan(body, lam, (coef, lo), reverse=True)
+
+    perturbed = {}  # which inputs are differentiated, from the forward rule
+
+    def chunk(args, lam, vn, sn, vnext, stim_c, lo_c):
+        """Cotangents through one chunk: the new lam, and the chunk's parts of the cotangents of the
+        differentiated leaves of ``args`` (a list) and of the stimuli (``None`` if not differentiated).
+        """
+        coef = coefficients(args, vn, sn, vnext, stim_c)
+        lo = jnp.zeros(vn.shape, vn.dtype).at[:, step.record].add(lo_c)
+        lam, (y, ls1) = recursion(args, lam, coef, lo)
+        leaves, tree = jax.tree_util.tree_flatten(args)
+        where = [k for k, p in enumerate(perturbed["args"]) if p]
+
+        def rebuilt(sub):  # args with its differentiated leaves replaced by ``sub``
+            merged = list(leaves)
+            for k, x in zip(where, sub, strict=True):
+                merged[k] = x
+            return jax.tree_util.tree_unflatten(tree, merged)
+
+        sub = [leaves[k] for k in where]
+        x = vnext - vn
+        asm = jax.vmap(assemble, (None, 0, 0, 0))
+        if perturbed["stim"]:
+            sub_bar, stim_bar = jax.vjp(lambda sub, st: asm(rebuilt(sub), vn, sn, st), sub, stim_c)[1]((-y * x, y))
+        else:
+            (sub_bar,), stim_bar = jax.vjp(lambda sub: asm(rebuilt(sub), vn, sn, stim_c), sub)[1]((-y * x, y)), None
+        if not sub:
+            return lam, sub_bar, stim_bar
+        adv = jax.vjp(lambda sub: jax.vmap(advance, (None, 0, 0))(rebuilt(sub), vnext, sn), sub)[1]
+        # The coupling coefficients: tree_solve's terms and the axial currents at v_n (see cable_solve).
+        parent = jax.vmap(step.structure.parent_values)
+        yp, w = parent(y), parent(vn) - vn
+        a_bar = jnp.where(has_parent, yp * (w - x), 0.0).sum(0)
+        b_bar = jnp.where(has_parent, -y * (parent(x) + w), 0.0).sum(0)
+        ab = jax.vjp(lambda sub: step.axial(rebuilt(sub)), sub)[1]
+        sub_bar = [u + v + z for u, v, z in zip(sub_bar, adv(ls1)[0], ab((a_bar, b_bar))[0], strict=True)]
+        return lam, sub_bar, stim_bar
+
+    def forward(args, carry0, stim):
+        primal_of = lambda tree: jax.tree_util.tree_map(  # noqa: E731
+            lambda p: p.value, tree, is_leaf=lambda p: isinstance(p, CustomVJPPrimal))
+        perturbed["args"] = [p.perturbed for p in jax.tree_util.tree_leaves(
+            args, is_leaf=lambda p: isinstance(p, CustomVJPPrimal))]
+        perturbed["stim"] = stim.perturbed
+        args, carry0, stim = primal_of(args), primal_of(carry0), primal_of(stim)
+
+        def body(carry, stim_k):
+            v, s, extra = carry
+            v1, s1 = step(args, v, s, stim_k)
+            return (v1, s1, extra), (v1[step.record], v, flat(s))
+
+        (v_end, _, _), (samples, vs, ss) = lax.scan(body, carry0, stim)
+        return samples, (args, carry0, stim, vs, ss, v_end)
+
+    def backward(residual, samples_bar):
+        args, carry0, stim, vs, ss, v_end = residual
+        if isinstance(samples_bar, SymbolicZero):
+            samples_bar = jnp.zeros(samples_bar.shape, samples_bar.dtype)
+        steps = vs.shape[0]
+        size = int(np.clip(CHUNK_BYTES // max(1, n * vs.dtype.itemsize * (8 + 3 * n_states + len(couplings))),
+                           *CHUNK_STEPS))
+        chunks, rest = divmod(steps, size)
+        lam = (jnp.zeros_like(v_end), [jnp.zeros_like(x) for x in flat(carry0[1])])
+        leaves = jax.tree_util.tree_leaves(args)
+        sub_bar = [jnp.zeros_like(x) for x, p in zip(leaves, perturbed["args"], strict=True) if p]
+        stim_bars = []
+        if rest:  # the last ``rest`` steps, the latest, first
+            first = chunks * size
+            vnext = jnp.concatenate([vs[first + 1:], v_end[None]])
+            lam, bar, stim_bar = chunk(args, lam, vs[first:], [x[first:] for x in ss], vnext, stim[first:],
+                                       samples_bar[first:])
+            sub_bar = [u + v for u, v in zip(sub_bar, bar, strict=True)]
+            stim_bars.append(stim_bar)
+        if chunks:
+            def outer(carry, c):  # chunk c: steps c size .. (c + 1) size - 1, sliced in place
+                lam, sub_bar = carry
+                first = c * size
+                part = partial(lax.dynamic_slice_in_dim, start_index=first, slice_size=size)
+                after = first + size
+                v_after = jnp.where(after < steps, lax.dynamic_index_in_dim(vs, jnp.minimum(after, steps - 1),
+                                                                            keepdims=False), v_end)
+                vn = part(vs)
+                vnext = jnp.concatenate([vn[1:], v_after[None]])
+                lam, bar, stim_bar = chunk(args, lam, vn, [part(x) for x in ss], vnext, part(stim),
+                                           part(samples_bar))
+                return (lam, [u + v for u, v in zip(sub_bar, bar, strict=True)]), stim_bar
+
+            (lam, sub_bar), stim_main = lax.scan(outer, (lam, sub_bar), jnp.arange(chunks), reverse=True)
+            if perturbed["stim"]:
+                stim_bars.insert(0, stim_main.reshape((chunks * size,) + stim.shape[1:]))
+        stim_bar = jnp.concatenate(stim_bars) if perturbed["stim"] else None
+        bars = iter(sub_bar)
+        args_bar = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(args), [
+            next(bars) if p else None for p in perturbed["args"]])
+        lv, ls = lam
+        carry_bar = (lv, jax.tree_util.tree_unflatten(state_def, ls), jnp.zeros_like(carry0[2]))
+        return args_bar, carry_bar, stim_bar
+
+    @jax.custom_vjp
+    def scan(args, carry0, stim):
+        return primal(args, carry0, stim)
+
+    scan.defvjp(forward, backward, symbolic_zeros=True)
+    return scan(args, carry0, stim)

@@ -1,0 +1,99 @@
+"""The adjoint (neurax/adjoint.py) gives the gradients of reverse-mode differentiation step by step.
+
+The reference is ``simulate(..., checkpoint=k)``, which JAX differentiates through the time loop itself
+(with ``cable_solve``'s own VJP), so the two share nothing but the forward step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import neurax as nx
+import neurax.adjoint as adjoint
+from neurax.mechanisms.base import Mechanism
+from tests.conftest import REPO
+
+BALL = REPO / "data" / "swc" / "ball_and_stick.swc"
+
+
+@dataclass(frozen=True)
+class Coupled(Mechanism):
+    """A made-up channel whose two states drive each other, with NEURON's difference-quotient slope."""
+
+    g: float = 2e-3
+    e: float = -70.0
+    rate: float = 0.05
+
+    name: ClassVar[str] = "coupled"
+    states: ClassVar[tuple[str, ...]] = ("a", "b")
+
+    def init(self, v, p, ctx):
+        return {"a": 0.2 + 0.001 * (v + 65.0), "b": jnp.full_like(v, 0.1)}
+
+    def current(self, v, s, p, ctx):
+        return p["g"] * s["a"] * (1.0 + s["b"] ** 2) * (v - p["e"]) + 1e-6 * (v + 60.0) ** 2
+
+    def advance(self, v, s, p, ctx):
+        dt = ctx["dt"]
+        a = s["a"] + dt * (0.01 * jnp.tanh((v + 50.0) / 10.0) * s["b"] - p["rate"] * s["a"])
+        b = s["b"] + dt * (0.02 * s["a"] - 0.03 * s["b"] * s["a"])
+        return {"a": a, "b": b}
+
+
+def gradients(cell, checkpoint, tstop=10.0):
+    """Gradients of a loss of two traces for every parameter of the cell, the clamp, v_init and celsius."""
+    def loss(params, amp, v_init, celsius):
+        stim = [nx.IClamp("soma[0](0.5)", 1.0, 5.0, amp), nx.IClamp("dend[0](0.5)", 3.0, 4.0, 0.5 * amp)]
+        sol = nx.simulate(cell.with_params(params), stim, ["soma[0](0.5)", "dend[0](1)"], tstop=tstop,
+                          v_init=v_init, celsius=celsius, checkpoint=checkpoint)
+        return jnp.mean((sol.v + 55.0) ** 2) + jnp.sum(sol.v[1, ::7]) * 1e-2
+
+    return jax.jit(jax.grad(loss, argnums=(0, 1, 2, 3)))(cell.params, 0.3, -64.0, 8.0)
+
+
+def assert_same(got, want):
+    for (path, g), w in zip(jax.tree_util.tree_leaves_with_path(got), jax.tree_util.tree_leaves(want), strict=True):
+        g, w = np.asarray(g), np.asarray(w)
+        np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12 * max(1.0, float(np.abs(w).max())),
+                                   err_msg=jax.tree_util.keystr(path))
+
+
+@pytest.mark.parametrize("chunk", [None, 7])
+def test_adjoint_matches_step_by_step_gradient(chunk, monkeypatch):
+    """hh, pas and a coupled two-state channel; every parameter, both clamps' amplitude, v_init and the
+    temperature (which reaches hh's rate tables, so its derivative goes through advance). With chunks of 7
+    steps, 400 steps make 57 chunks and a rest of 1."""
+    if chunk:
+        monkeypatch.setattr(adjoint, "CHUNK_STEPS", (chunk, chunk))
+    cell = (nx.Cell(nx.load(BALL), 5, Ra=100.0).insert(nx.HH()).insert(nx.Pas(g=1e-4), on="basal")
+            .insert(Coupled(), on="somatic"))
+    got = gradients(cell, checkpoint=None)
+    want = gradients(cell, checkpoint=9)
+    assert_same(got, want)
+    assert float(jnp.abs(got[0]["coupled"]["rate"]).max()) > 0 and float(jnp.abs(got[3])) > 0
+
+
+def test_adjoint_without_stimuli_for_few_steps():
+    """No clamps (an empty stimulus array), and 0, 1, 2 or 40 steps (fewer than one chunk)."""
+    cell = nx.Cell(nx.load(BALL), 3).insert(nx.HH())
+
+    def loss(gk, tstop):
+        params = {**cell.params, "hh": {**cell.params["hh"], "gkbar": cell.params["hh"]["gkbar"] * gk}}
+        return jnp.sum(nx.simulate(cell.with_params(params), [], ["soma[0](0.5)"], tstop=tstop, v_init=-40.0).v ** 2)
+
+    for tstop in (0.0, 0.025, 0.05, 1.0):
+        got = float(jax.grad(loss)(1.0, tstop))
+        h = 1e-6
+        fd = float(loss(1.0 + h, tstop) - loss(1.0 - h, tstop)) / (2 * h)
+        assert abs(got - fd) <= 1e-6 * abs(fd) + (1e-12 if tstop == 0 else 0.0), (tstop, got, fd)
+
+
+def test_dependencies_follow_the_jaxpr():
+    deps = adjoint._dependencies(lambda v, a, b: (v * a, b + 1.0, jnp.zeros_like(v), a), *[jnp.ones(3)] * 3)
+    assert deps == [{0, 1}, {2}, set(), {1}]
