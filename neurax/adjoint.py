@@ -42,7 +42,7 @@ from neurax.solver.hines import TreeStructure, _solve, cable_solve
 __all__ = ["Step", "adjoint_scan"]
 
 #: The coefficients of one chunk take about this many bytes per simulation (sets the chunk length).
-CHUNK_BYTES = 32 * 2**20
+CHUNK_BYTES = 16 * 2**20
 #: Chunks are at least and at most this many steps.
 CHUNK_STEPS = (16, 256)
 
@@ -173,8 +173,9 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim):
     perturbed = {}  # which inputs are differentiated, from the forward rule
 
     def chunk(args, lam, vn, sn, vnext, stim_c, lo_c):
-        """Cotangents through one chunk: the new lam, and the chunk's parts of the cotangents of the
-        differentiated leaves of ``args`` (a list) and of the stimuli (``None`` if not differentiated).
+        """Cotangents through one chunk: the new lam; for each differentiated leaf of ``args``, its
+        cotangent from each step (arrays with the chunk's steps in front, summed by the caller: XLA:CPU's
+        reductions are slow in a loop); and the stimuli's (``None`` if not differentiated).
         """
         coef = coefficients(args, vn, sn, vnext, stim_c)
         lo = jnp.zeros(vn.shape, vn.dtype).at[:, step.record].add(lo_c)
@@ -188,22 +189,23 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim):
                 merged[k] = x
             return jax.tree_util.tree_unflatten(tree, merged)
 
-        sub = [leaves[k] for k in where]
+        steps = vn.shape[0]
+        sub = [jnp.broadcast_to(leaves[k], (steps,) + leaves[k].shape) for k in where]  # one copy per step
         x = vnext - vn
-        asm = jax.vmap(assemble, (None, 0, 0, 0))
+        asm = jax.vmap(lambda sub, v, s, st: assemble(rebuilt(sub), v, s, st))
         if perturbed["stim"]:
-            sub_bar, stim_bar = jax.vjp(lambda sub, st: asm(rebuilt(sub), vn, sn, st), sub, stim_c)[1]((-y * x, y))
+            sub_bar, stim_bar = jax.vjp(lambda sub, st: asm(sub, vn, sn, st), sub, stim_c)[1]((-y * x, y))
         else:
-            (sub_bar,), stim_bar = jax.vjp(lambda sub: asm(rebuilt(sub), vn, sn, stim_c), sub)[1]((-y * x, y)), None
+            (sub_bar,), stim_bar = jax.vjp(lambda sub: asm(sub, vn, sn, stim_c), sub)[1]((-y * x, y)), None
         if not sub:
             return lam, sub_bar, stim_bar
-        adv = jax.vjp(lambda sub: jax.vmap(advance, (None, 0, 0))(rebuilt(sub), vnext, sn), sub)[1]
+        adv = jax.vjp(lambda sub: jax.vmap(lambda sub, v, s: advance(rebuilt(sub), v, s))(sub, vnext, sn), sub)[1]
         # The coupling coefficients: tree_solve's terms and the axial currents at v_n (see cable_solve).
         parent = jax.vmap(step.structure.parent_values)
         yp, w = parent(y), parent(vn) - vn
-        a_bar = jnp.where(has_parent, yp * (w - x), 0.0).sum(0)
-        b_bar = jnp.where(has_parent, -y * (parent(x) + w), 0.0).sum(0)
-        ab = jax.vjp(lambda sub: step.axial(rebuilt(sub)), sub)[1]
+        a_bar = jnp.where(has_parent, yp * (w - x), 0.0)
+        b_bar = jnp.where(has_parent, -y * (parent(x) + w), 0.0)
+        ab = jax.vjp(lambda sub: jax.vmap(lambda sub: step.axial(rebuilt(sub)))(sub), sub)[1]
         sub_bar = [u + v + z for u, v, z in zip(sub_bar, adv(ls1)[0], ab((a_bar, b_bar))[0], strict=True)]
         return lam, sub_bar, stim_bar
 
@@ -240,11 +242,11 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim):
             vnext = jnp.concatenate([vs[first + 1:], v_end[None]])
             lam, bar, stim_bar = chunk(args, lam, vs[first:], [x[first:] for x in ss], vnext, stim[first:],
                                        samples_bar[first:])
-            sub_bar = [u + v for u, v in zip(sub_bar, bar, strict=True)]
+            sub_bar = [u + v.sum(0) for u, v in zip(sub_bar, bar, strict=True)]
             stim_bars.append(stim_bar)
         if chunks:
             def outer(carry, c):  # chunk c: steps c size .. (c + 1) size - 1, sliced in place
-                lam, sub_bar = carry
+                lam, per_step = carry
                 first = c * size
                 part = partial(lax.dynamic_slice_in_dim, start_index=first, slice_size=size)
                 after = first + size
@@ -254,9 +256,11 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim):
                 vnext = jnp.concatenate([vn[1:], v_after[None]])
                 lam, bar, stim_bar = chunk(args, lam, vn, [part(x) for x in ss], vnext, part(stim),
                                            part(samples_bar))
-                return (lam, [u + v for u, v in zip(sub_bar, bar, strict=True)]), stim_bar
+                return (lam, [u + v for u, v in zip(per_step, bar, strict=True)]), stim_bar
 
-            (lam, sub_bar), stim_main = lax.scan(outer, (lam, sub_bar), jnp.arange(chunks), reverse=True)
+            per_step = [jnp.zeros((size,) + x.shape, x.dtype) for x in sub_bar]
+            (lam, per_step), stim_main = lax.scan(outer, (lam, per_step), jnp.arange(chunks), reverse=True)
+            sub_bar = [u + v.sum(0) for u, v in zip(sub_bar, per_step, strict=True)]
             if perturbed["stim"]:
                 stim_bars.insert(0, stim_main.reshape((chunks * size,) + stim.shape[1:]))
         stim_bar = jnp.concatenate(stim_bars) if perturbed["stim"] else None
