@@ -10,7 +10,9 @@ nodes where the mechanism is inserted:
   (NEURON's ``cnexp``: ``x += (1 - exp(-dt / tau)) (xinf - x)``).
 
 The engine adds the conductance the way NEURON does, ``g = (i(v + 0.001) - i(v)) / 0.001``, so a new
-channel is one short file: parameters, states, rates and current. Parameters arrive as a dict of arrays
+channel is one short file: parameters, states, rates and current. Each node's results must depend on
+that node's inputs only (as for every density mechanism): gradients use the per-node derivatives of
+these functions (:mod:`neurax.adjoint`). Parameters arrive as a dict of arrays
 (one value per node), states likewise; ``ctx`` carries the simulation constants (``celsius``, ``dt``,
 and whatever :meth:`Mechanism.prepare` computed once per simulation, such as rate tables).
 """
