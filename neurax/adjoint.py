@@ -115,6 +115,15 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim):
     asm_inputs = sorted(set().union(*asm_deps))  # 0 is v, 1 + g state g
     couplings = [(h, g) for h in range(n_states) for g in range(n_states) if 1 + g in adv_deps[h]]
     slopes = [g for g in range(n_states) if 0 in adv_deps[g]]
+    # States that no new state depends on together share one derivative evaluation (hh's three gates
+    # each depend on their own state only: one evaluation gives all three diagonal terms).
+    colours: list[list[int]] = []
+    for g in sorted({g for _, g in couplings}):
+        free = [c for c in colours if not any({1 + g, 1 + other} <= deps for deps in adv_deps for other in c)]
+        if free:
+            free[0].append(g)
+        else:
+            colours.append([g])
 
     def coefficients(args, vn, sn, vnext, stim_c):
         """Per-node derivatives of each step of a chunk, arrays (chunk, n)."""
@@ -135,10 +144,12 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim):
         if slopes:
             dv = derivative(lambda *u: adv(args, u[0], list(u[1:])), [vnext, *sn], 0)
             coef["slope"] = [dv[g] for g in slopes]
-        for g in sorted({g for _, g in couplings}):
-            ds = derivative(lambda *u: adv(args, u[0], list(u[1:])), [vnext, *sn], 1 + g)
-            for h, g2 in couplings:
-                if g2 == g:
+        for colour in colours:
+            inputs = lax.optimization_barrier(([vnext, *sn], jnp.int32(-1 - colour[0])))[0]
+            tangents = [jnp.ones_like(x) if k - 1 in colour else jnp.zeros_like(x) for k, x in enumerate(inputs)]
+            ds = jax.jvp(lambda *u: adv(args, u[0], list(u[1:])), inputs, tangents)[1]
+            for h, g in couplings:
+                if g in colour:
                     coef[f"adv{h}_{g}"] = ds[h]
         return coef
 
