@@ -37,7 +37,7 @@ from jax.custom_derivatives import CustomVJPPrimal, SymbolicZero
 from jax.extend.core import Var
 
 from neurax._jax import jax, jnp, lax
-from neurax.solver.hines import TreeStructure, _solve, cable_solve
+from neurax.solver.hines import TreeStructure, _axial_bars, _axial_transpose, _matrix_bars, _solve, cable_solve
 
 __all__ = ["Step", "adjoint_scan"]
 
@@ -98,7 +98,6 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim):
     state_def = jax.tree_util.tree_structure(states0)
     n_states = state_def.num_leaves
     n = step.structure.n_nodes
-    has_parent = step.structure.parent >= 0
     flat = jax.tree_util.tree_leaves
 
     def assemble(args, v, s, stim_k):  # with flat states
@@ -125,9 +124,8 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim):
         else:
             colours.append([g])
 
-    def coefficients(args, vn, sn, vnext, stim_c):
-        """Per-node derivatives of each step of a chunk, arrays (chunk, n)."""
-        x = vnext - vn
+    def coefficients(args, vn, sn, vnext, x, stim_c):
+        """Per-node derivatives of each step of a chunk, arrays (chunk, n); ``x = vnext - vn``."""
         asm = jax.vmap(assemble, (None, 0, 0, 0))
         adv = jax.vmap(advance, (None, 0, 0))
 
@@ -164,8 +162,7 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim):
             for g, slope in zip(slopes, coef.get("slope", ()), strict=True):
                 mu = mu + slope * ls[g]
             y = _solve(step.structure, "auto", coef["d"], b, a, mu)  # A^T y = mu
-            w = jnp.where(has_parent, a * step.structure.parent_values(y) - b * y, 0.0)
-            lv_new = mu + step.structure.sum_to_parents(w) - w
+            lv_new = mu + _axial_transpose(step.structure, a, b, y)
             if "asm0" in coef:
                 lv_new = lv_new + coef["asm0"] * y
             ls_new = []
@@ -188,7 +185,8 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim):
         cotangent from each step (arrays with the chunk's steps in front, summed by the caller: XLA:CPU's
         reductions are slow in a loop); and the stimuli's (``None`` if not differentiated).
         """
-        coef = coefficients(args, vn, sn, vnext, stim_c)
+        x = vnext - vn
+        coef = coefficients(args, vn, sn, vnext, x, stim_c)
         lo = jnp.zeros(vn.shape, vn.dtype).at[:, step.record].add(lo_c)
         lam, (y, ls1) = recursion(args, lam, coef, lo)
         leaves, tree = jax.tree_util.tree_flatten(args)
@@ -196,28 +194,26 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim):
 
         def rebuilt(sub):  # args with its differentiated leaves replaced by ``sub``
             merged = list(leaves)
-            for k, x in zip(where, sub, strict=True):
-                merged[k] = x
+            for k, leaf in zip(where, sub, strict=True):
+                merged[k] = leaf
             return jax.tree_util.tree_unflatten(tree, merged)
 
         steps = vn.shape[0]
         sub = [jnp.broadcast_to(leaves[k], (steps,) + leaves[k].shape) for k in where]  # one copy per step
-        x = vnext - vn
+        # cable_solve's cotangent rules (hines.py), mapped over the chunk's steps
+        d_bar, a_bar, b_bar = jax.vmap(partial(_matrix_bars, step.structure))(y, x)
         asm = jax.vmap(lambda sub, v, s, st: assemble(rebuilt(sub), v, s, st))
         if perturbed["stim"]:
-            sub_bar, stim_bar = jax.vjp(lambda sub, st: asm(sub, vn, sn, st), sub, stim_c)[1]((-y * x, y))
+            sub_bar, stim_bar = jax.vjp(lambda sub, st: asm(sub, vn, sn, st), sub, stim_c)[1]((d_bar, y))
         else:
-            (sub_bar,), stim_bar = jax.vjp(lambda sub: asm(sub, vn, sn, stim_c), sub)[1]((-y * x, y)), None
+            (sub_bar,), stim_bar = jax.vjp(lambda sub: asm(sub, vn, sn, stim_c), sub)[1]((d_bar, y)), None
         if not sub:
             return lam, sub_bar, stim_bar
         adv = jax.vjp(lambda sub: jax.vmap(lambda sub, v, s: advance(rebuilt(sub), v, s))(sub, vnext, sn), sub)[1]
-        # The coupling coefficients: tree_solve's terms and the axial currents at v_n (see cable_solve).
-        parent = jax.vmap(step.structure.parent_values)
-        yp, w = parent(y), parent(vn) - vn
-        a_bar = jnp.where(has_parent, yp * (w - x), 0.0)
-        b_bar = jnp.where(has_parent, -y * (parent(x) + w), 0.0)
+        a_axial, b_axial = jax.vmap(partial(_axial_bars, step.structure))(y, vn)
         ab = jax.vjp(lambda sub: jax.vmap(lambda sub: step.axial(rebuilt(sub)))(sub), sub)[1]
-        sub_bar = [u + v + z for u, v, z in zip(sub_bar, adv(ls1)[0], ab((a_bar, b_bar))[0], strict=True)]
+        ab_bar = ab((a_bar + a_axial, b_bar + b_axial))[0]
+        sub_bar = [u + v + z for u, v, z in zip(sub_bar, adv(ls1)[0], ab_bar, strict=True)]
         return lam, sub_bar, stim_bar
 
     def forward(args, carry0, stim):

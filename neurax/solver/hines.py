@@ -647,11 +647,37 @@ def _bwd(structure, method, residual, x_bar):
     d, a, b, x = residual
     # A^T lambda = x_bar: the transposed tree matrix is the same tree with a and b exchanged.
     lam = _solve(structure, method, d, b, a, x_bar)
+    d_bar, a_bar, b_bar = _matrix_bars(structure, lam, x)
+    return _unbroadcast(d_bar, d.shape), _unbroadcast(a_bar, a.shape), _unbroadcast(b_bar, b.shape), lam
+
+
+def _matrix_bars(structure: TreeStructure, lam, x):
+    """Cotangents of ``d``, ``a``, ``b`` from the matrix of ``A x = rhs``, given ``lam = A^-T x_bar``.
+
+    Arrays with the node axis first, not yet summed over batch axes that ``d``, ``a``, ``b`` lack.
+    """
     has_parent = _trailing(jnp.asarray(structure.parent >= 0), x.ndim)
-    d_bar = _unbroadcast(-lam * x, d.shape)
-    b_bar = jnp.where(has_parent, -lam * structure.parent_values(x), 0.0)
     a_bar = jnp.where(has_parent, -structure.parent_values(lam) * x, 0.0)
-    return d_bar, _unbroadcast(a_bar, a.shape), _unbroadcast(b_bar, b.shape), lam
+    b_bar = jnp.where(has_parent, -lam * structure.parent_values(x), 0.0)
+    return -lam * x, a_bar, b_bar
+
+
+def _axial_bars(structure: TreeStructure, lam, v):
+    """Cotangents of ``a`` and ``b`` from :func:`cable_solve`'s axial currents at ``v`` (node axis first).
+
+    Node ``i`` with parent ``p`` gets ``-b[i] w`` and ``p`` gets ``a[i] w``, with ``w = v[p] - v[i]``.
+    """
+    has_parent = _trailing(jnp.asarray(structure.parent >= 0), v.ndim)
+    w = jnp.where(has_parent, structure.parent_values(v) - v, 0.0)
+    return structure.parent_values(lam) * w, -lam * w
+
+
+def _axial_transpose(structure: TreeStructure, a, b, lam):
+    """The cotangent of ``v`` from :func:`cable_solve`'s axial currents, given ``lam`` (node axis first)."""
+    has_parent = _trailing(jnp.asarray(structure.parent >= 0), lam.ndim)
+    g = jnp.where(has_parent, _trailing(a, lam.ndim) * structure.parent_values(lam) - _trailing(b, lam.ndim) * lam,
+                  0.0)  # the cotangent of w
+    return structure.sum_to_parents(g) - g
 
 
 _tree_solve.defvjp(_fwd, _bwd)
@@ -682,17 +708,12 @@ def _cable_fwd(structure, d, a, b, rhs, v):
 
 
 def _cable_bwd(structure, residual, x_bar):
-    # x_bar is the cotangent of v + x, so also v's direct part. The matrix terms are tree_solve's; the
-    # axial terms at v add -b w to node i and a w to its parent, with w = v[parent] - v at non-roots.
+    # x_bar is the cotangent of v + x, so also v's direct part; the matrix terms are tree_solve's.
     d, a, b, x, v = residual
     d_bar, a_bar, b_bar, lam = _bwd(structure, "auto", (d, a, b, x), x_bar)
-    has_parent = _trailing(jnp.asarray(structure.parent >= 0), x.ndim)
-    lam_p = structure.parent_values(lam)
-    w = jnp.where(has_parent, structure.parent_values(v) - v, 0.0)
-    g = jnp.where(has_parent, _trailing(a, x.ndim) * lam_p - _trailing(b, x.ndim) * lam, 0.0)  # cotangent of w
-    a_bar = a_bar + _unbroadcast(jnp.where(has_parent, lam_p * w, 0.0), a.shape)
-    b_bar = b_bar + _unbroadcast(jnp.where(has_parent, -lam * w, 0.0), b.shape)
-    return d_bar, a_bar, b_bar, lam, x_bar + structure.sum_to_parents(g) - g
+    a_axial, b_axial = _axial_bars(structure, lam, v)
+    return (d_bar, a_bar + _unbroadcast(a_axial, a.shape), b_bar + _unbroadcast(b_axial, b.shape), lam,
+            x_bar + _axial_transpose(structure, a, b, lam))
 
 
 _cable_solve.defvjp(_cable_fwd, _cable_bwd)
