@@ -22,6 +22,11 @@ and one tree solve per step. The parameters' cotangents are sums over the steps 
 (``-y x`` for ``d``, ``y`` for ``r``, ``ls`` for the states), also taken a chunk at a time as the VJPs of
 the chunk-vectorised assemble and advance.
 
+Memory: the forward pass stores v at every step but the channel states only every
+:data:`STATE_STRIDE` steps; the backward pass recomputes the others (``advance`` is node by node, so for all
+of a chunk's blocks at once). Storing every state of every step cost more time (XLA:CPU writes each stored
+array in a kernel of its own, into freshly faulted memory) than recomputing them.
+
 The one requirement on mechanisms and stimuli: each node's outputs depend on that node's inputs only
 (true of density mechanisms, capacitance and point current clamps).
 """
@@ -45,6 +50,9 @@ __all__ = ["Step", "adjoint_scan"]
 CHUNK_BYTES = 16 * 2**20
 #: Chunks are at least and at most this many steps.
 CHUNK_STEPS = (16, 256)
+#: The forward pass stores the channel states of every this-many-th step only (v of every step); the backward
+#: pass recomputes the others, node by node.
+STATE_STRIDE = 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,8 +159,10 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim):
                     coef[f"adv{h}_{g}"] = ds[h]
         return coef
 
-    def recursion(args, lam, coef, lo):
-        """The adjoint recursion over one chunk (latest step first); returns lam, y and ls per step."""
+    def recursion(args, lam, coef, lo, keep_ls):
+        """The adjoint recursion over one chunk (latest step first); returns lam, y per step, and ls per
+        step if ``keep_ls`` (else None).
+        """
         a, b = step.axial(args)
 
         def body(lam, c):
@@ -174,7 +184,7 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim):
                         part = coef[f"adv{h}_{g}"] * ls[h]
                         acc = part if acc is None else acc + part
                 ls_new.append(jnp.zeros_like(lv) if acc is None else acc)
-            return (lv_new, ls_new), (y, ls)
+            return (lv_new, ls_new), (y, ls if keep_ls else None)
 
         return lax.scan(body, lam, (coef, lo), reverse=True)
 
@@ -185,10 +195,6 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim):
         cotangent from each step (arrays with the chunk's steps in front, summed by the caller: XLA:CPU's
         reductions are slow in a loop); and the stimuli's (``None`` if not differentiated).
         """
-        x = vnext - vn
-        coef = coefficients(args, vn, sn, vnext, x, stim_c)
-        lo = jnp.zeros(vn.shape, vn.dtype).at[:, step.record].add(lo_c)
-        lam, (y, ls1) = recursion(args, lam, coef, lo)
         leaves, tree = jax.tree_util.tree_flatten(args)
         where = [k for k, p in enumerate(perturbed["args"]) if p]
 
@@ -198,8 +204,17 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim):
                 merged[k] = leaf
             return jax.tree_util.tree_unflatten(tree, merged)
 
+        # Whether the states' update depends on a differentiated input (hh's does on celsius, not on the
+        # conductances): only then does the recursion keep ls, one array per state and step.
+        sub0 = [leaves[k] for k in where]
+        adv_params = bool(set().union(*_dependencies(
+            lambda *sub: advance(rebuilt(sub), vnext[0], [s[0] for s in sn]), *sub0)))
+        x = vnext - vn
+        coef = coefficients(args, vn, sn, vnext, x, stim_c)
+        lo = jnp.zeros(vn.shape, vn.dtype).at[:, step.record].add(lo_c)
+        lam, (y, ls1) = recursion(args, lam, coef, lo, adv_params)
         steps = vn.shape[0]
-        sub = [jnp.broadcast_to(leaves[k], (steps,) + leaves[k].shape) for k in where]  # one copy per step
+        sub = [jnp.broadcast_to(leaf, (steps,) + leaf.shape) for leaf in sub0]  # one copy per step
         # cable_solve's cotangent rules (hines.py), mapped over the chunk's steps
         d_bar, a_bar, b_bar = jax.vmap(partial(_matrix_bars, step.structure))(y, x)
         asm = jax.vmap(lambda sub, v, s, st: assemble(rebuilt(sub), v, s, st))
@@ -209,12 +224,18 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim):
             (sub_bar,), stim_bar = jax.vjp(lambda sub: asm(sub, vn, sn, stim_c), sub)[1]((d_bar, y)), None
         if not sub:
             return lam, sub_bar, stim_bar
-        adv = jax.vjp(lambda sub: jax.vmap(lambda sub, v, s: advance(rebuilt(sub), v, s))(sub, vnext, sn), sub)[1]
         a_axial, b_axial = jax.vmap(partial(_axial_bars, step.structure))(y, vn)
         ab = jax.vjp(lambda sub: jax.vmap(lambda sub: step.axial(rebuilt(sub)))(sub), sub)[1]
-        ab_bar = ab((a_bar + a_axial, b_bar + b_axial))[0]
-        sub_bar = [u + v + z for u, v, z in zip(sub_bar, adv(ls1)[0], ab_bar, strict=True)]
+        sub_bar = [u + v for u, v in zip(sub_bar, ab((a_bar + a_axial, b_bar + b_axial))[0], strict=True)]
+        if adv_params:
+            adv = jax.vjp(lambda sub: jax.vmap(lambda sub, v, s: advance(rebuilt(sub), v, s))(sub, vnext, sn), sub)[1]
+            sub_bar = [u + v for u, v in zip(sub_bar, adv(ls1)[0], strict=True)]
         return lam, sub_bar, stim_bar
+
+    def chunk_steps() -> int:  # a multiple of STATE_STRIDE
+        per_step = n * carry0[0].dtype.itemsize * (8 + 3 * n_states + len(couplings))
+        size = int(np.clip(CHUNK_BYTES // max(1, per_step), *CHUNK_STEPS))
+        return max(STATE_STRIDE, size - size % STATE_STRIDE)
 
     def forward(args, carry0, stim):
         primal_of = lambda tree: jax.tree_util.tree_map(  # noqa: E731
@@ -223,53 +244,73 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim):
             args, is_leaf=lambda p: isinstance(p, CustomVJPPrimal))]
         perturbed["stim"] = stim.perturbed
         args, carry0, stim = primal_of(args), primal_of(carry0), primal_of(stim)
+        size, k = chunk_steps(), STATE_STRIDE
+        first = stim.shape[0] // size * size
 
         def body(carry, stim_k):
             v, s, extra = carry
             v1, s1 = step(args, v, s, stim_k)
             return (v1, s1, extra), (v1[step.record], v, flat(s))
 
-        (v_end, _, _), (samples, vs, ss) = lax.scan(body, carry0, stim)
-        return samples, (args, carry0, stim, vs, ss, v_end)
+        def block(carry, stim_b):  # k steps: v stored after each, the states before the first only
+            states = flat(carry[1])
+            samples, vs = [], []
+            for j in range(k):
+                carry, (sample, v, _) = body(carry, stim_b[j])
+                samples.append(sample)
+                vs.append(v)
+            return carry, (jnp.stack(samples), jnp.stack(vs), states)
+
+        carry, samples, vs, ss = carry0, [], None, None
+        if first:
+            carry, (part, vs, ss) = lax.scan(block, carry, stim[:first].reshape((first // k, k) + stim.shape[1:]))
+            samples.append(part.reshape((first,) + part.shape[2:]))
+        carry, (part, vs_rest, ss_rest) = lax.scan(body, carry, stim[first:])
+        samples = jnp.concatenate([*samples, part]) if samples else part
+        return samples, (args, carry0, stim, vs, ss, vs_rest, ss_rest, carry[0])
 
     def backward(residual, samples_bar):
-        args, carry0, stim, vs, ss, v_end = residual
+        args, carry0, stim, vs, ss, vs_rest, ss_rest, v_end = residual
         if isinstance(samples_bar, SymbolicZero):
             samples_bar = jnp.zeros(samples_bar.shape, samples_bar.dtype)
-        steps = vs.shape[0]
-        size = int(np.clip(CHUNK_BYTES // max(1, n * vs.dtype.itemsize * (8 + 3 * n_states + len(couplings))),
-                           *CHUNK_STEPS))
-        chunks, rest = divmod(steps, size)
+        steps, size, k = stim.shape[0], chunk_steps(), STATE_STRIDE
+        chunks = steps // size
+        first = chunks * size
         lam = (jnp.zeros_like(v_end), [jnp.zeros_like(x) for x in flat(carry0[1])])
         leaves = jax.tree_util.tree_leaves(args)
         sub_bar = [jnp.zeros_like(x) for x, p in zip(leaves, perturbed["args"], strict=True) if p]
         stim_bars = []
-        if rest:  # the last ``rest`` steps, the latest, first
-            first = chunks * size
-            vnext = jnp.concatenate([vs[first + 1:], v_end[None]])
-            lam, bar, stim_bar = chunk(args, lam, vs[first:], [x[first:] for x in ss], vnext, stim[first:],
-                                       samples_bar[first:])
+        if steps > first:  # the last steps (fewer than a chunk), the latest, first
+            vnext = jnp.concatenate([vs_rest[1:], v_end[None]])
+            lam, bar, stim_bar = chunk(args, lam, vs_rest, ss_rest, vnext, stim[first:], samples_bar[first:])
             sub_bar = [u + v.sum(0) for u, v in zip(sub_bar, bar, strict=True)]
             stim_bars.append(stim_bar)
         if chunks:
-            def outer(carry, c):  # chunk c: steps c size .. (c + 1) size - 1, sliced in place
+            vs = vs.reshape((chunks, size, n))  # (blocks, k, n) in order
+            ss = [x.reshape((chunks, size // k, n)) for x in ss]
+            # v just after each chunk: the next chunk's first, then the rest's first (or the last v)
+            v_after = jnp.concatenate([vs[1:, 0], vs_rest[:1] if steps > first else v_end[None]])
+            by_chunk = lambda x: x[:first].reshape((chunks, size) + x.shape[1:])  # noqa: E731
+
+            def outer(carry, c):
                 lam, per_step = carry
-                first = c * size
-                part = partial(lax.dynamic_slice_in_dim, start_index=first, slice_size=size)
-                after = first + size
-                v_after = jnp.where(after < steps, lax.dynamic_index_in_dim(vs, jnp.minimum(after, steps - 1),
-                                                                            keepdims=False), v_end)
-                vn = part(vs)
-                vnext = jnp.concatenate([vn[1:], v_after[None]])
-                lam, bar, stim_bar = chunk(args, lam, vn, [part(x) for x in ss], vnext, part(stim),
-                                           part(samples_bar))
+                vn, starts, after, stim_c, lo_c = c
+                vnext = jnp.concatenate([vn[1:], after[None]])
+                # The states inside each block of k steps, from its first (node by node, all blocks at once)
+                v_in = vn.reshape((size // k, k, n))
+                sn = [starts]
+                for j in range(1, k):
+                    sn.append(jax.vmap(advance, (None, 0, 0))(args, v_in[:, j], sn[-1]))
+                sn = [jnp.stack(x, axis=1).reshape((size, n)) for x in zip(*sn, strict=True)]
+                lam, bar, stim_bar = chunk(args, lam, vn, sn, vnext, stim_c, lo_c)
                 return (lam, [u + v for u, v in zip(per_step, bar, strict=True)]), stim_bar
 
             per_step = [jnp.zeros((size,) + x.shape, x.dtype) for x in sub_bar]
-            (lam, per_step), stim_main = lax.scan(outer, (lam, per_step), jnp.arange(chunks), reverse=True)
+            xs = (vs, ss, v_after, by_chunk(stim), by_chunk(samples_bar))
+            (lam, per_step), stim_main = lax.scan(outer, (lam, per_step), xs, reverse=True)
             sub_bar = [u + v.sum(0) for u, v in zip(sub_bar, per_step, strict=True)]
             if perturbed["stim"]:
-                stim_bars.insert(0, stim_main.reshape((chunks * size,) + stim.shape[1:]))
+                stim_bars.insert(0, stim_main.reshape((first,) + stim.shape[1:]))
         stim_bar = jnp.concatenate(stim_bars) if perturbed["stim"] else None
         bars = iter(sub_bar)
         args_bar = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(args), [

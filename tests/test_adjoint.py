@@ -79,6 +79,28 @@ def test_adjoint_matches_step_by_step_gradient(chunk, monkeypatch):
     assert float(jnp.abs(got[0]["coupled"]["rate"]).max()) > 0 and float(jnp.abs(got[3])) > 0
 
 
+@pytest.mark.parametrize("stride", [1, 2, 3])
+def test_adjoint_of_conductances_alone(stride, monkeypatch):
+    """Only inputs that the states' update does not read (so the recursion keeps no state cotangents), and
+    states stored every ``stride`` steps (recomputed in between) with chunks of 12 and a rest of 4."""
+    monkeypatch.setattr(adjoint, "STATE_STRIDE", stride)
+    monkeypatch.setattr(adjoint, "CHUNK_STEPS", (12, 12))
+    cell = nx.Cell(nx.load(BALL), 5).insert(nx.HH()).insert(nx.Pas(g=1e-4), on="basal")
+
+    def grad(checkpoint):
+        def loss(g):
+            params = {**cell.params, "hh": {**cell.params["hh"], "gnabar": g[0], "gkbar": g[1]},
+                      "pas": {**cell.params["pas"], "g": g[2]}}
+            sol = nx.simulate(cell.with_params(params), [nx.IClamp("soma[0](0.5)", 1.0, 5.0, 0.3)],
+                              ["soma[0](0.5)", "dend[0](1)"], tstop=10.0, checkpoint=checkpoint)
+            return jnp.mean((sol.v + 55.0) ** 2)
+
+        hh, pas = cell.params["hh"], cell.params["pas"]
+        return jax.jit(jax.grad(loss))((hh["gnabar"], hh["gkbar"], pas["g"]))
+
+    assert_same(grad(None), grad(9))
+
+
 def test_adjoint_without_stimuli_for_few_steps():
     """No clamps (an empty stimulus array), and 0, 1, 2 or 40 steps (fewer than one chunk)."""
     cell = nx.Cell(nx.load(BALL), 3).insert(nx.HH())
