@@ -54,9 +54,16 @@ def _add_cell_arguments(parser: argparse.ArgumentParser, file_help: str, default
                         help="refuse files NEURON would silently repair instead of repairing them")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the contract's error form: one line on stderr and exit status 2 (no usage block)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="neurax", description="NEURON-exact, differentiable neuron simulation.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser = _Parser(prog="neurax", description="NEURON-exact, differentiable neuron simulation.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     inspect = sub.add_parser("inspect", help="import a morphology as NEURON would and summarise it",
                              description="Import a morphology (SWC, Neurolucida ASC, MorphIO H5) exactly as "
                              "NEURON's Import3d does, discretise it and summarise it.")
@@ -216,8 +223,9 @@ def _policy_text(args: argparse.Namespace) -> str:
 def inspect_document(tree) -> dict:
     """The ``inspect --json`` document: sections in NEURON's creation order with points and segments.
 
-    Values are NEURON's: ``L`` (um), ``pt3d`` rows ``[x, y, z, diam]`` (um), and per segment its centre
-    ``x``, ``area`` (um^2), ``ri`` (megohm) and ``diam`` (um).
+    Values are NEURON's: ``L`` (um), ``pt3d`` rows ``[x, y, z, diam]`` (um; ``diam`` as ``diam3d()``
+    gives it, the absolute value of a negative stored diameter), and per segment its centre ``x``,
+    ``area`` (um^2), ``ri`` (megohm) and ``diam`` (um).
     """
     morph = tree.morphology
     sections = []
@@ -230,7 +238,7 @@ def inspect_document(tree) -> dict:
             "nseg": int(tree.nseg[sec.index]),
             "L": sec.L,
             "n3d": len(sec.points),
-            "pt3d": sec.points.tolist(),
+            "pt3d": [[x, y, z, abs(d)] for x, y, z, d in sec.points.tolist()],
             "segments": [{"x": float(x), "area": float(a), "ri": float(r), "diam": float(d)}
                          for x, a, r, d in zip(tree.seg_x[lo:hi], tree.seg_area[lo:hi], tree.seg_ri[lo:hi],
                                                tree.seg_diam[lo:hi], strict=True)],
@@ -281,15 +289,19 @@ def _neurom_metrics(path: str | None) -> str:
         morphio.set_maximum_warnings(0)
         import neurom as nm
 
-        with open(os.devnull, "w") as devnull, _redirect_stderr(devnull):
+        with open(os.devnull, "w") as devnull, _redirect_stderr(devnull), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. overflow on absurd coordinates: the metrics say so
             m = nm.load_morphology(path)
-        orders = nm.get("section_branch_orders", m)
-        return (f"neurites {nm.get('number_of_neurites', m)}, bifurcations {nm.get('number_of_bifurcations', m)}, "
-                f"max branch order {max(orders) if len(orders) else 0}, "
-                f"neurite length {nm.get('total_length', m):.1f} um, "
-                f"max radial distance {nm.get('max_radial_distance', m):.1f} um")
+            orders = nm.get("section_branch_orders", m)
+            return (f"neurites {nm.get('number_of_neurites', m)}, bifurcations {nm.get('number_of_bifurcations', m)}, "
+                    f"max branch order {max(orders) if len(orders) else 0}, "
+                    f"neurite length {nm.get('total_length', m):.1f} um, "
+                    f"max radial distance {nm.get('max_radial_distance', m):.1f} um")
     except Exception as err:  # NeuroM/MorphIO refuse files NEURON accepts: report, do not fail
-        text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        import re
+
+        plain = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip()  # MorphIO colours its messages
+        text = plain.splitlines()[0] if plain else type(err).__name__
         return f"unavailable ({type(err).__name__}: {text[:100]})"
 
 

@@ -60,10 +60,19 @@ class MaxLength:
 NsegPolicy = int | DLambda | MaxLength
 
 
+def _label(morph: Morphology, k: int) -> str:
+    """``"file:line: dend[3]"`` (as much of it as is known) for messages about section ``k``."""
+    sec = morph[int(k)]
+    where = ":".join(str(x) for x in (morph.source, sec.line) if x is not None)
+    return f"{where}: {sec.name}" if where else sec.name
+
+
 def _check_nseg(n: np.ndarray, morph: Morphology) -> np.ndarray:
     bad = np.flatnonzero((n < 1) | (n > NSEG_MAX))
     if bad.size:
-        raise DiscretizationError(f"{morph[int(bad[0])].name}: nseg {int(n[bad[0]])} is outside 1..{NSEG_MAX}")
+        k = int(n[bad[0]])
+        raise DiscretizationError(f"{_label(morph, bad[0])}: nseg {k if k < 2**41 else 'above 10^12'} is outside "
+                                  f"1..{NSEG_MAX}")
     return n
 
 
@@ -124,7 +133,7 @@ def _resolve(morph: Morphology, nseg: NsegPolicy, ra: np.ndarray, cms: np.ndarra
             take = np.concatenate([np.arange(morph.offsets[k], morph.offsets[k + 1]) for k in idx])
             diam, arc = morph.points[take, 3], morph.arc[take]
         lam = lambda_f(arc, diam, policy.freq, ra[idx], cms[idx], sub_offsets,
-                       names=[morph[int(k)].name for k in idx])
+                       names=[_label(morph, k) for k in idx])
         with np.errstate(invalid="ignore", over="ignore"):
             n = d_lambda_nseg(lengths, lam, policy.d_lambda)
         out[idx] = n

@@ -311,4 +311,5 @@ def d_lambda_nseg(length, lam, d_lambda: float):
     ``nseg = int((L / (d_lambda * lambda_f(100)) + 0.9) / 2) * 2 + 1`` (works elementwise on arrays).
     """
     value = (np.asarray(length, dtype=np.float64) / (d_lambda * np.asarray(lam)) + 0.9) / 2
+    value = np.minimum(value, 2.0**40)  # far above any valid nseg, yet no integer overflow (NEURON rejects it)
     return (np.trunc(value).astype(np.int64) * 2 + 1) if np.ndim(value) else int(value) * 2 + 1

@@ -122,6 +122,7 @@ class Run:
         self.record = tuple(record)
         self.dtype = dtype
         tree = cell.tree
+        _check_membrane(cell)
         rec_nodes = np.array([tree.node_of(r) for r in self.record], dtype=np.int32)
         stim_nodes = np.array([tree.node_of(s.location) for s in stimuli], dtype=np.int32)
         structure = _structure(cell)
@@ -348,6 +349,27 @@ def node_geometry(cell: Cell, params: dict, dtype) -> tuple:
     g = (jnp.zeros(n, dtype).at[tree.seg_node].set(geo.g.astype(dtype))
          .at[tree.end_node].set((1.0 / geo.r_right[last]).astype(dtype)))
     return area, g
+
+
+def _check_membrane(cell: Cell) -> None:
+    """Refuse a cell with segments of zero membrane area (sections of diameter 0).
+
+    NEURON divides by each segment's area when it sets up the node equations, so one such segment makes
+    every voltage of the cell NaN from the first step on; an error that names the section is more use.
+    """
+    tree = cell.tree
+    zero = np.flatnonzero(tree.seg_area == 0)
+    if zero.size == 0:
+        return
+    sections = np.unique(np.searchsorted(tree.seg_offsets, zero, side="right") - 1)
+    morph = cell.morphology
+    first = morph.sections[int(sections[0])]
+    where = f"{morph.source}:{first.line}: " if morph.source and first.line else (
+        f"{morph.source}: " if morph.source else "")
+    names = ", ".join(morph.sections[int(k)].name for k in sections[:5]) + (" ..." if sections.size > 5 else "")
+    raise NeuraxError(f"{where}{sections.size} section(s) have diameter 0 ({names}), so their segments have no "
+                      "membrane area and NEURON's simulation of this cell is NaN everywhere; give those samples a "
+                      "positive radius (or remove them)")
 
 
 def _structure(cell: Cell) -> TreeStructure:

@@ -106,3 +106,59 @@ def test_simulate_file_options_and_errors(tmp_path, capsys):
     assert "no section named 'dend[9]'" in capsys.readouterr().err
     assert main(["simulate", cell, "--iclamp", "soma[0](0.5),1,2", "--tstop", "1"]) == 2
     assert "SEC(X),DELAY,DUR,AMP" in capsys.readouterr().err
+
+
+def _main_exit(argv) -> int:
+    """``main`` with argparse's own exits (SystemExit) turned into the status."""
+    try:
+        return main(argv)
+    except SystemExit as stop:
+        return int(stop.code)
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["simulate", "--dt", "0"], "neurax simulate: error: argument --dt: must be a positive number, got 0"),
+    (["inspect", "--bogus"], "unrecognized arguments: --bogus"),
+    ([], "required: COMMAND"),
+])
+def test_bad_options_exit_2_with_one_line(capsys, argv, expected):
+    assert _main_exit(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and expected in err[0], err
+
+
+def test_files_neuron_cannot_simulate_or_import(tmp_path, capsys):
+    """Cases found by comparing with NEURON on random files: a zero-diameter section (NEURON's voltages are
+    all NaN), a negative radius (diam3d() is its absolute value), a d_lambda nseg beyond any integer, a
+    parent id above every id, and a zero-radius three-point soma (NEURON crashes on the last two)."""
+    def write(name, text):
+        path = tmp_path / name
+        path.write_text(text)
+        return str(path)
+
+    zero = write("zero.swc", "1 1 0 0 0 5 -1\n2 3 0 5 0 0 1\n3 3 0 15 0 0 2\n")
+    assert main(["simulate", zero, "--tstop", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "zero.swc:2:" in err[0] and "dend[0]" in err[0] and "NaN" in err[0]
+    assert main(["inspect", zero]) == 0  # the geometry itself is NEURON's (zero area)
+    capsys.readouterr()
+
+    negative = write("negative.swc", "1 1 0 0 0 5 -1\n2 3 0 10 0 -1 1\n3 3 0 20 0 -1 2\n")
+    assert main(["inspect", negative, "--json", "-"]) == 0
+    dend = json.loads(capsys.readouterr().out)["sections"][1]
+    assert [p[3] for p in dend["pt3d"]] == [2.0, 2.0] and dend["segments"][0]["diam"] == 2.0
+
+    long = write("long.swc", "1 1 0 0 0 5 -1\n2 3 0 5 0 1 1\n3 3 1e30 5 0 1 2\n")
+    assert main(["inspect", long, "--d-lambda", "0.1"]) == 2
+    assert "long.swc:2: dend[0]: nseg above 10^12 is outside 1..32767" in capsys.readouterr().err
+
+    missing = write("missing.swc", "1 1 0 0 0 5 -1\n2 3 0 10 0 1 1\n3 3 0 20 0 1 2\n4 3 0 30 0 1 99\n")
+    assert main(["inspect", missing]) == 0
+    out = capsys.readouterr().out
+    assert "missing.swc:4: sample 4 refers to parent 99, which does not exist" in out and "reordered" not in out
+    assert "\x1b" not in out  # MorphIO colours its error (shown in the NeuroM line)
+
+    soma = write("soma.swc", "1 1 0 0 0 0 -1\n2 1 0 0 0 0 1\n3 1 0 0 0 0 1\n")
+    assert main(["inspect", soma]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and "\x1b" not in captured.out

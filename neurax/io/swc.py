@@ -216,7 +216,8 @@ def _order_parents_first(samples: SwcSamples, path: str, log: ImportLog) -> SwcS
         k = int(self_parent[0])
         raise MorphologyStructureError(f"sample {samples.id[k]} is its own parent", path, int(samples.line[k]),
                                        "a root sample has parent id -1")
-    forward = np.flatnonzero(samples.pid >= samples.id)
+    # (a parent id that is in no line is a missing parent, reported with the roots: not a reason to reorder)
+    forward = np.flatnonzero((samples.pid >= samples.id) & np.isin(samples.pid, samples.id))
     if forward.size == 0:
         down = np.flatnonzero(np.diff(samples.id) <= 0)
         if down.size:
@@ -383,7 +384,7 @@ def _neuromorpho_sphere(samples: SwcSamples, pix: np.ndarray, nchild: np.ndarray
         return False
     xyz = samples.xyz
     length = float(np.sqrt(np.sum((xyz[1] - xyz[0]) ** 2))) + float(np.sqrt(np.sum((xyz[2] - xyz[0]) ** 2)))
-    return abs(length / d[0] - 1) < 0.01
+    return bool(d[0] > 0) and abs(length / d[0] - 1) < 0.01  # (NEURON divides by 0 and crashes on d = 0)
 
 
 def _report_roots(samples: SwcSamples, pix: np.ndarray, log: ImportLog) -> None:
