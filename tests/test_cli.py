@@ -56,10 +56,11 @@ def test_json_to_stdout(capsys):
     ("1 1 0 0 0 1 -1\n2 3 0 1 x 1 1\n", "cell.swc:2: z 'x' is not a number"),
     ("1 1 0 0 0 1 -1\n1 3 0 1 0 1 1\n", "sample id 1 is used twice"),
     ("", "file is empty"),
+    ("\ufeff1 1 0 0 0 1 -1\n", "cell.swc:1: the file starts with a UTF-8 byte-order mark"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, content, expected):
     path = tmp_path / "cell.swc"
-    path.write_text(content)
+    path.write_text(content, encoding="utf-8")
     assert main(["inspect", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and expected in err[0] and err[0].startswith("neurax: error:")

@@ -88,6 +88,9 @@ def parse_swc(text: str, path: str, log: ImportLog) -> SwcSamples:
             ancestor, non-finite values.
         MorphologyFileError: no samples at all.
     """
+    if text.startswith("\ufeff"):
+        raise MorphologySyntaxError("the file starts with a UTF-8 byte-order mark, which NEURON cannot parse (it "
+                                    "skips that line)", path, 1, "save the file without the byte-order mark")
     raw_lines = text.splitlines()
     if "#" in text:  # a comment runs to the end of the line (sscanf stops there too)
         raw_lines = [line.split("#", 1)[0] for line in raw_lines]
