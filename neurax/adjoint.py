@@ -96,11 +96,15 @@ def _ones_at(xs, k):
     return [jnp.ones_like(x) if j == k else jnp.zeros_like(x) for j, x in enumerate(xs)]
 
 
-def adjoint_scan(step: Step, primal: Callable, args, carry0, stim):
+def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: int | None = None):
     """The recorded samples of every step (``primal(args, carry0, stim)``), differentiated by the adjoint.
 
     ``primal`` computes the samples (it may be tiled under vmap); the carry is ``(v, states, extra)`` where
     ``extra`` (the running peak, if any) does not feed the samples. Returns ``(steps, len(record))``.
+
+    ``recompute=k`` bounds the memory of long simulations: the forward pass then stores v and the states
+    only at the start of every k steps, and the backward pass reruns each such chunk of steps before
+    taking its adjoint (about one extra forward pass).
     """
     states0 = carry0[1]
     state_def = jax.tree_util.tree_structure(states0)
@@ -233,9 +237,16 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim):
         return lam, sub_bar, stim_bar
 
     def chunk_steps() -> int:  # a multiple of STATE_STRIDE
+        if recompute:
+            return int(recompute)
         per_step = n * carry0[0].dtype.itemsize * (8 + 3 * n_states + len(couplings))
         size = int(np.clip(CHUNK_BYTES // max(1, per_step), *CHUNK_STEPS))
         return max(STATE_STRIDE, size - size % STATE_STRIDE)
+
+    def one_step(args, carry, stim_k):  # the step, with the samples and what the adjoint needs of it
+        v, s, extra = carry
+        v1, s1 = step(args, v, s, stim_k)
+        return (v1, s1, extra), (v1[step.record], v, flat(s))
 
     def forward(args, carry0, stim):
         primal_of = lambda tree: jax.tree_util.tree_map(  # noqa: E731
@@ -247,10 +258,7 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim):
         size, k = chunk_steps(), STATE_STRIDE
         first = stim.shape[0] // size * size
 
-        def body(carry, stim_k):
-            v, s, extra = carry
-            v1, s1 = step(args, v, s, stim_k)
-            return (v1, s1, extra), (v1[step.record], v, flat(s))
+        body = partial(one_step, args)
 
         def block(carry, stim_b):  # k steps: v stored after each, the states before the first only
             states = flat(carry[1])
@@ -261,8 +269,17 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim):
                 vs.append(v)
             return carry, (jnp.stack(samples), jnp.stack(vs), states)
 
+        def start_only(carry, stim_c):  # a chunk to be rerun: only its start is stored
+            start = (carry[0], flat(carry[1]))
+            carry, (part, _, _) = lax.scan(body, carry, stim_c)
+            return carry, (part, start)
+
         carry, samples, vs, ss = carry0, [], None, None
-        if first:
+        if first and recompute:
+            carry, (part, (vs, ss)) = lax.scan(start_only, carry, stim[:first].reshape((first // size, size)
+                                                                                       + stim.shape[1:]))
+            samples.append(part.reshape((first,) + part.shape[2:]))
+        elif first:
             carry, (part, vs, ss) = lax.scan(block, carry, stim[:first].reshape((first // k, k) + stim.shape[1:]))
             samples.append(part.reshape((first,) + part.shape[2:]))
         carry, (part, vs_rest, ss_rest) = lax.scan(body, carry, stim[first:])
@@ -286,22 +303,27 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim):
             sub_bar = [u + v.sum(0) for u, v in zip(sub_bar, bar, strict=True)]
             stim_bars.append(stim_bar)
         if chunks:
-            vs = vs.reshape((chunks, size, n))  # (blocks, k, n) in order
-            ss = [x.reshape((chunks, size // k, n)) for x in ss]
+            if not recompute:
+                vs = vs.reshape((chunks, size, n))  # (blocks, k, n) in order
+                ss = [x.reshape((chunks, size // k, n)) for x in ss]
             # v just after each chunk: the next chunk's first, then the rest's first (or the last v)
-            v_after = jnp.concatenate([vs[1:, 0], vs_rest[:1] if steps > first else v_end[None]])
+            v_after = jnp.concatenate([(vs[1:] if recompute else vs[1:, 0]),
+                                       vs_rest[:1] if steps > first else v_end[None]])
             by_chunk = lambda x: x[:first].reshape((chunks, size) + x.shape[1:])  # noqa: E731
 
             def outer(carry, c):
                 lam, per_step = carry
                 vn, starts, after, stim_c, lo_c = c
+                if recompute:  # rerun the chunk from its start
+                    start = (vn, jax.tree_util.tree_unflatten(state_def, starts), carry0[2])
+                    _, (_, vn, sn) = lax.scan(partial(one_step, args), start, stim_c)
+                else:  # the states inside each block of k steps, from its first (all blocks at once)
+                    v_in = vn.reshape((size // k, k, n))
+                    sn = [starts]
+                    for j in range(1, k):
+                        sn.append(jax.vmap(advance, (None, 0, 0))(args, v_in[:, j], sn[-1]))
+                    sn = [jnp.stack(x, axis=1).reshape((size, n)) for x in zip(*sn, strict=True)]
                 vnext = jnp.concatenate([vn[1:], after[None]])
-                # The states inside each block of k steps, from its first (node by node, all blocks at once)
-                v_in = vn.reshape((size // k, k, n))
-                sn = [starts]
-                for j in range(1, k):
-                    sn.append(jax.vmap(advance, (None, 0, 0))(args, v_in[:, j], sn[-1]))
-                sn = [jnp.stack(x, axis=1).reshape((size, n)) for x in zip(*sn, strict=True)]
                 lam, bar, stim_bar = chunk(args, lam, vn, sn, vnext, stim_c, lo_c)
                 return (lam, [u + v for u, v in zip(per_step, bar, strict=True)]), stim_bar
 

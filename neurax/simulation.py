@@ -92,7 +92,7 @@ def simulate(cell: Cell, stimuli: Sequence[IClamp] = (), record: Sequence[str] =
         dtype: ``jnp.float64`` (default) or ``jnp.float32``.
         progress: print progress to stderr on long runs (ignored inside ``jit``).
         checkpoint: for gradients of long simulations: store the state only every ``checkpoint`` steps
-            and recompute the steps in between during the backward pass (``True``: about sqrt(steps)).
+            and rerun the steps in between during the backward pass (``True``: about sqrt(steps)).
             Memory then grows with sqrt(steps) instead of steps, for about one extra forward pass.
 
     Returns:
@@ -103,7 +103,7 @@ def simulate(cell: Cell, stimuli: Sequence[IClamp] = (), record: Sequence[str] =
         return run.finish(run.chunked(progress=True))
     if checkpoint:
         size = max(1, round(run.steps ** 0.5)) if checkpoint is True else int(checkpoint)
-        return run.finish(run.checkpointed(size))
+        return run.finish(run.scan(recompute=size))
     return run.finish(run.scan())
 
 
@@ -205,7 +205,7 @@ class Run:
         states0 = tuple(mech.init(v0, p, ctx) for mech, mask, p in mechs)
         ctx_arrays = {k: x for k, x in ctx.items() if k not in static_ctx}
         self.args = (d_fixed, a, b, tuple(p for _, _, p in mechs), ctx_arrays)
-        # Where JAX differentiates the steps themselves (checkpoint=k; scan() uses the adjoint), each step is
+        # Where JAX differentiates the steps themselves (checkpointed(), the tests' reference), each step is
         # rematerialised in the backward pass: only the carry (v and the states) is stored per step,
         # instead of ~35 intermediate arrays (measured: 1.6 GB -> 0.2 GB and faster on 1,248 nodes).
         self._step = jax.checkpoint(step)
@@ -214,9 +214,12 @@ class Run:
         self.v0 = v0[rec_nodes]
         self.traced = any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves((v0, params, self.stim)))
 
-    def scan(self):
-        """The samples of all steps, from one ``lax.scan`` (tiled under ``jax.vmap`` on CPU, see :func:`_scan`)."""
-        return _scan(self._step, self.parts, self.args, self.carry0, self.stim)
+    def scan(self, recompute: int | None = None):
+        """The samples of all steps, from one ``lax.scan`` (tiled under ``jax.vmap`` on CPU, see :func:`_scan`).
+
+        ``recompute``: differentiate with the adjoint's checkpointing (see :func:`neurax.adjoint.adjoint_scan`).
+        """
+        return _scan(self._step, self.parts, self.args, self.carry0, self.stim, recompute)
 
     def finish(self, trace) -> Solution:
         """The :class:`Solution` from the recorded samples of every step."""
@@ -224,7 +227,11 @@ class Run:
         return Solution(t=jnp.asarray(self.t_out, self.dtype), v=v, record=self.record)
 
     def checkpointed(self, size: int):
-        """All steps as an outer scan over chunks of ``size`` steps whose insides are rematerialised."""
+        """All steps as an outer scan over chunks of ``size`` steps whose insides are rematerialised.
+
+        This is JAX's own reverse mode through the time loop, step by step (no adjoint): slower, and kept as
+        the independent reference that the adjoint's gradients are tested against.
+        """
         chunks = -(-self.steps // size)
         pad = chunks * size - self.steps
         stim = jnp.concatenate([self.stim, jnp.zeros((pad,) + self.stim.shape[1:], self.dtype)])
@@ -285,7 +292,7 @@ def _vmap_tile(batch: int, nodes: int, itemsize: int) -> int:
     return -(-batch // max(1, batch // VMAP_TILE_ROWS))
 
 
-def _scan(step, parts: Step, args, carry0, stim):
+def _scan(step, parts: Step, args, carry0, stim, recompute: int | None = None):
     """``lax.scan`` of ``step(args, carry, stim_k)``; under vmap on CPU, in tiles of :func:`_vmap_tile`.
 
     A vmapped simulation moves every state array through memory each step; once a batch of them no
@@ -299,7 +306,7 @@ def _scan(step, parts: Step, args, carry0, stim):
         return lax.scan(partial(step, args), carry0, stim)[1]
 
     if jax.default_backend() != "cpu":
-        return adjoint_scan(parts, plain, args, carry0, stim)
+        return adjoint_scan(parts, plain, args, carry0, stim, recompute)
 
     @jax.custom_batching.custom_vmap
     def tiled(args, carry0, stim):
@@ -331,7 +338,7 @@ def _scan(step, parts: Step, args, carry0, stim):
         out = lax.map(one_tile, [split(x) for x, f in zip(leaves, flags, strict=True) if f])
         return out.reshape((tiles * size,) + out.shape[2:])[:axis_size], True
 
-    return adjoint_scan(parts, tiled, args, carry0, stim)
+    return adjoint_scan(parts, tiled, args, carry0, stim, recompute)
 
 
 def node_geometry(cell: Cell, params: dict, dtype) -> tuple:

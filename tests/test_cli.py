@@ -163,3 +163,13 @@ def test_files_neuron_cannot_simulate_or_import(tmp_path, capsys):
     assert main(["inspect", soma]) == 0
     captured = capsys.readouterr()
     assert captured.err == "" and "\x1b" not in captured.out
+
+
+def test_degenerate_soma_contour_names_file_and_line(tmp_path, capsys):
+    """NEURON crashes on a collinear soma contour; neurax says where it is."""
+    path = tmp_path / "cell.asc"
+    path.write_text('("CellBody"\n (CellBody)\n (0 0 0 1)\n (1 1 0 1)\n (2 2 0 1)\n (3 3 0 1)\n)\n'
+                    "((Dendrite)\n  (1 1 0 2)\n  (10 10 0 2)\n  (20 12 0 1.5)\n)\n")
+    assert main(["inspect", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cell.asc:3: Failed to compute soma centroid" in err[0]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from neurax.errors import MorphologyRepairWarning, StrictModeError
+from neurax.errors import MorphologyError, MorphologyRepairWarning, StrictModeError
 
 __all__ = ["RawSection", "ImportLog"]
 
@@ -215,7 +215,12 @@ def instantiate(sections: list[RawSection], log: ImportLog, source: str | None =
             from neurax.io.contour import contour2centroid, contourstack2centroid
 
             stack = [sections[c].points[sections[c].first:] for c in sec.contour_stack]
-            pts = contourstack2centroid(pts, stack) if stack else contour2centroid(pts)
+            try:
+                pts = contourstack2centroid(pts, stack) if stack else contour2centroid(pts)
+            except MorphologyError as err:  # the contour functions know no file: name it and the line
+                if err.path is not None:
+                    raise
+                raise type(err)(err.message, source, sec.line, err.hint) from None
         if len(pts) == 1:
             pts = _sphere(pts[0])
         blocks.append(pts)
