@@ -236,7 +236,7 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
             sub_bar = [u + v for u, v in zip(sub_bar, adv(ls1)[0], strict=True)]
         return lam, sub_bar, stim_bar
 
-    def chunk_steps() -> int:  # a multiple of STATE_STRIDE
+    def chunk_steps() -> int:  # the backward pass's chunk: ``recompute``, or a multiple of STATE_STRIDE
         if recompute:
             return int(recompute)
         per_step = n * carry0[0].dtype.itemsize * (8 + 3 * n_states + len(couplings))
@@ -274,6 +274,8 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
             carry, (part, _, _) = lax.scan(body, carry, stim_c)
             return carry, (part, start)
 
+        # Residuals: v of every step and the states of every k-th (or, with recompute, both at each chunk's
+        # start only) up to ``first``; every step's v and states after it (fewer than a chunk).
         carry, samples, vs, ss = carry0, [], None, None
         if first and recompute:
             carry, (part, (vs, ss)) = lax.scan(start_only, carry, stim[:first].reshape((first // size, size)
