@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -298,8 +299,6 @@ def _neurom_metrics(path: str | None) -> str:
                     f"neurite length {nm.get('total_length', m):.1f} um, "
                     f"max radial distance {nm.get('max_radial_distance', m):.1f} um")
     except Exception as err:  # NeuroM/MorphIO refuse files NEURON accepts: report, do not fail
-        import re
-
         plain = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip()  # MorphIO colours its messages
         text = plain.splitlines()[0] if plain else type(err).__name__
         return f"unavailable ({type(err).__name__}: {text[:100]})"

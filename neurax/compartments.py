@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurax.errors import DiscretizationError, LocationError
-from neurax.geometry import NSEG_MAX, PieceTable, d_lambda_nseg, lambda_f, piece_table, segment_geometry
+from neurax.geometry import NSEG_CAP, NSEG_MAX, PieceTable, d_lambda_nseg, lambda_f, piece_table, segment_geometry
 from neurax.morphology import Morphology
 
 __all__ = ["DLambda", "MaxLength", "NsegPolicy", "CompartmentTree", "discretize", "resolve_nseg"]
@@ -60,19 +60,12 @@ class MaxLength:
 NsegPolicy = int | DLambda | MaxLength
 
 
-def _label(morph: Morphology, k: int) -> str:
-    """``"file:line: dend[3]"`` (as much of it as is known) for messages about section ``k``."""
-    sec = morph[int(k)]
-    where = ":".join(str(x) for x in (morph.source, sec.line) if x is not None)
-    return f"{where}: {sec.name}" if where else sec.name
-
-
 def _check_nseg(n: np.ndarray, morph: Morphology) -> np.ndarray:
     bad = np.flatnonzero((n < 1) | (n > NSEG_MAX))
     if bad.size:
         k = int(n[bad[0]])
-        raise DiscretizationError(f"{_label(morph, bad[0])}: nseg {k if k < 2**41 else 'above 10^12'} is outside "
-                                  f"1..{NSEG_MAX}")
+        shown = k if k <= 2 * NSEG_CAP else f"above {2 * NSEG_CAP:.1e}"  # d_lambda_nseg's cap
+        raise DiscretizationError(f"{morph.label(int(bad[0]))}: nseg {shown} is outside 1..{NSEG_MAX}")
     return n
 
 
@@ -133,7 +126,7 @@ def _resolve(morph: Morphology, nseg: NsegPolicy, ra: np.ndarray, cms: np.ndarra
             take = np.concatenate([np.arange(morph.offsets[k], morph.offsets[k + 1]) for k in idx])
             diam, arc = morph.points[take, 3], morph.arc[take]
         lam = lambda_f(arc, diam, policy.freq, ra[idx], cms[idx], sub_offsets,
-                       names=[_label(morph, k) for k in idx])
+                       names=[morph.label(int(k)) for k in idx])
         with np.errstate(invalid="ignore", over="ignore"):
             n = d_lambda_nseg(lengths, lam, policy.d_lambda)
         out[idx] = n

@@ -27,10 +27,12 @@ import numpy as np
 from neurax.errors import DiscretizationError
 
 __all__ = ["arc_lengths", "PieceTable", "piece_table", "segment_geometry", "SegmentGeometry", "lambda_f",
-           "d_lambda_nseg", "NSEG_MAX", "DEFAULT_DIAM"]
+           "d_lambda_nseg", "NSEG_MAX", "NSEG_CAP", "DEFAULT_DIAM"]
 
 #: NEURON's largest allowed nseg.
 NSEG_MAX = 32767
+#: d_lambda_nseg's rule value is capped here, far above any valid nseg, so that it cannot overflow int64.
+NSEG_CAP = 2**40
 #: NEURON's diameter (um) of a section that has none (``DEF_diam``).
 DEFAULT_DIAM = 500.0
 _PI = 3.14159265358979323846
@@ -311,5 +313,5 @@ def d_lambda_nseg(length, lam, d_lambda: float):
     ``nseg = int((L / (d_lambda * lambda_f(100)) + 0.9) / 2) * 2 + 1`` (works elementwise on arrays).
     """
     value = (np.asarray(length, dtype=np.float64) / (d_lambda * np.asarray(lam)) + 0.9) / 2
-    value = np.minimum(value, 2.0**40)  # far above any valid nseg, yet no integer overflow (NEURON rejects it)
+    value = np.minimum(value, float(NSEG_CAP))  # NEURON rejects such an nseg too; here without an overflow
     return (np.trunc(value).astype(np.int64) * 2 + 1) if np.ndim(value) else int(value) * 2 + 1

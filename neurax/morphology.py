@@ -131,6 +131,12 @@ class Morphology:
             return self._sections[key]
         return self.section(key)
 
+    def label(self, key: int | str) -> str:
+        """``"cell.swc:12: dend[3]"`` for messages about a section (file and line where known)."""
+        sec = self[key]
+        where = ":".join(str(x) for x in (self.source, sec.line) if x is not None)
+        return f"{where}: {sec.name}" if where else sec.name
+
     def section(self, name: str) -> Section:
         """The section called ``name``.
 

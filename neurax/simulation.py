@@ -378,13 +378,10 @@ def _check_membrane(cell: Cell) -> None:
         return
     sections = np.unique(np.searchsorted(tree.seg_offsets, zero, side="right") - 1)
     morph = cell.morphology
-    first = morph.sections[int(sections[0])]
-    where = f"{morph.source}:{first.line}: " if morph.source and first.line else (
-        f"{morph.source}: " if morph.source else "")
-    names = ", ".join(morph.sections[int(k)].name for k in sections[:5]) + (" ..." if sections.size > 5 else "")
-    raise NeuraxError(f"{where}{sections.size} section(s) have diameter 0 ({names}), so their segments have no "
-                      "membrane area and NEURON's simulation of this cell is NaN everywhere; give those samples a "
-                      "positive radius (or remove them)")
+    others = f" (as do {sections.size - 1} other sections)" if sections.size > 1 else ""
+    raise NeuraxError(f"{morph.label(int(sections[0]))} has diameter 0{others}, so its segments have no membrane "
+                      "area and NEURON's simulation of this cell is NaN everywhere; give those samples a positive "
+                      "radius (or remove them)")
 
 
 #: float32 node arrays are padded to a multiple of this many nodes (see :func:`_padding`).

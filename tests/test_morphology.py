@@ -22,6 +22,8 @@ def test_lookup_by_name_and_index(morph):
     assert len(morph) == 194 and len(morph.roots) == 1
     with pytest.raises(LocationError, match="no section named 'dend\\[999\\]'"):
         morph["dend[999]"]
+    dend = morph["dend[3]"]
+    assert morph.label("dend[3]") == f"{morph.source}:{dend.line}: dend[3]" and dend.line > 1
 
 
 def test_section_lists(morph):
