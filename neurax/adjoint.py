@@ -12,8 +12,12 @@ most of them re-evaluating rate tables. This module runs the adjoint recursion o
 
     mu     = lv + lo + (ds_{n+1}/dv_{n+1})^T ls
     y      = A^-T mu                                            # one transposed tree solve
-    lv_n   = mu + axial^T y + y (dr/dv - x dd/dv)
+    lv_n   = mu + axial^T y + y (dr/dv - x dd/dv) = (D + dr/dv - x dd/dv) y
     ls_n   = (ds_{n+1}/ds_n)^T ls + y (dr/ds - x dd/ds)
+
+The axial currents are ``-(A - D) v``, with ``D`` the diagonal of ``A`` less its axial part, so
+``mu + axial^T y = mu - A^T y + D y = D y``: the new ``lv`` is one product per node (and free of the
+cancellation between ``mu`` and the axial terms).
 
 Because assemble and advance act on each node alone, their derivatives are per-node numbers (the
 *coefficients* above). They depend only on the stored trajectory, so they are computed for a chunk of
@@ -42,7 +46,7 @@ from jax.custom_derivatives import CustomVJPPrimal, SymbolicZero
 from jax.extend.core import Var
 
 from neurax._jax import jax, jnp, lax
-from neurax.solver.hines import TreeStructure, _axial_bars, _axial_transpose, _matrix_bars, _solve, cable_solve
+from neurax.solver.hines import TreeStructure, _axial_bars, _matrix_bars, _solve, cable_solve
 
 __all__ = ["Step", "adjoint_scan"]
 
@@ -137,60 +141,89 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
             colours.append([g])
 
     def coefficients(args, vn, sn, vnext, x, stim_c):
-        """Per-node derivatives of each step of a chunk, arrays (chunk, n); ``x = vnext - vn``."""
+        """Per-node derivatives of each step of a chunk; ``x = vnext - vn``. Returns a dict of ``d``,
+        ``(chunk, n)``; ``lvy`` (see the recursion); with states, for each state, ``sd``, complex: real part
+        ds'/dv' and imaginary part ds'/ds (packed, both come from one evaluation of the rate tables, which
+        XLA:CPU would otherwise repeat in a kernel of its own), and ``asm``, dr/ds - x dd/ds; and ``cross``,
+        ``{(h, g): ds'_h/ds_g}`` for states coupled to others.
+        """
         asm = jax.vmap(assemble, (None, 0, 0, 0))
         adv = jax.vmap(advance, (None, 0, 0))
 
-        def derivative(fn, inputs, k):
-            # Each derivative reads its own copy of the inputs, so XLA cannot merge the rate-table
-            # lookups of different derivatives into one shared (and then unfused, slow) gather kernel.
-            inputs = lax.optimization_barrier((inputs, jnp.int32(k)))[0]
-            return jax.jvp(fn, inputs, _ones_at(inputs, k))[1]
+        def derivative(fn, inputs, ks):
+            """The JVP of ``fn`` with tangent 1 on ``inputs[k]`` for k in ``ks``: symbolic zeros elsewhere
+            (zero arrays would keep every other derivative term, and its table lookups, alive).
+            """
+            def of(*varied):
+                merged = list(inputs)
+                for k, u in zip(ks, varied, strict=True):
+                    merged[k] = u
+                return fn(*merged)
+
+            varied = [inputs[k] for k in ks]
+            return jax.jvp(of, varied, [jnp.ones_like(u) for u in varied])[1]
+
+        def own_copy(inputs, tag):
+            # Derivatives that read their own copy of the inputs cannot have their rate-table lookups
+            # merged by XLA into one shared (and then unfused, slow) gather kernel.
+            return lax.optimization_barrier((inputs, jnp.int32(tag)))[0]
 
         coef = {"d": asm(args, vn, sn, stim_c)[0]}
+        asm_of = {}
         for k in asm_inputs:  # dr/du - x dd/du for u = v and each state
-            dd, dr = derivative(lambda *u: asm(args, u[0], list(u[1:]), stim_c), [vn, *sn], k)
-            coef[f"asm{k}"] = dr - x * dd
-        if slopes:
-            dv = derivative(lambda *u: adv(args, u[0], list(u[1:])), [vnext, *sn], 0)
-            coef["slope"] = [dv[g] for g in slopes]
+            dd, dr = derivative(lambda *u: asm(args, u[0], list(u[1:]), stim_c), own_copy([vn, *sn], k), [k])
+            asm_of[k] = dr - x * dd
+        a, b = step.axial(args)
+        # The cotangent of v_n is mu + axial^T y + (dr/dv - x dd/dv) y. The axial currents are -(A - D) v,
+        # D the diagonal less its axial part; with A^T y = mu that makes it (D + dr/dv - x dd/dv) y.
+        has_parent = jnp.asarray(step.structure.parent >= 0)
+        d_axial = -jnp.where(has_parent, b, 0.0) - step.structure.sum_to_parents(jnp.where(has_parent, a, 0.0))
+        coef["lvy"] = coef["d"] - d_axial + asm_of.get(0, 0.0)
+        if not n_states:
+            return coef
+        # The slopes and the state derivatives read one copy of the inputs, so that XLA shares their table
+        # lookups within the kernel that packs them into one complex number.
+        inputs = own_copy([vnext, *sn], -1)
+        fn = lambda *u: adv(args, u[0], list(u[1:]))  # noqa: E731
+        zero = jnp.zeros_like(x)
+        slope = derivative(fn, inputs, [0]) if slopes else [zero] * n_states
+        diag, coef["cross"] = [zero] * n_states, {}
         for colour in colours:
-            inputs = lax.optimization_barrier(([vnext, *sn], jnp.int32(-1 - colour[0])))[0]
-            tangents = [jnp.ones_like(x) if k - 1 in colour else jnp.zeros_like(x) for k, x in enumerate(inputs)]
-            ds = jax.jvp(lambda *u: adv(args, u[0], list(u[1:])), inputs, tangents)[1]
+            ds = derivative(fn, inputs, [1 + g for g in colour])
             for h, g in couplings:
                 if g in colour:
-                    coef[f"adv{h}_{g}"] = ds[h]
+                    if h == g:
+                        diag[g] = ds[h]
+                    else:
+                        coef["cross"][h, g] = ds[h]
+        coef["sd"] = [lax.complex(s, t) for s, t in zip(slope, diag, strict=True)]
+        coef["asm"] = [asm_of.get(1 + g, zero) for g in range(n_states)]
         return coef
 
     def recursion(args, lam, coef, lo, keep_ls):
-        """The adjoint recursion over one chunk (latest step first); returns lam, y per step, and ls per
-        step if ``keep_ls`` (else None).
+        """The adjoint recursion over one chunk (latest step first): returns lam, ``y`` of each step, and the
+        state cotangents ``ls`` entering each step (a list of ``(chunk, n)``) if ``keep_ls`` (else None).
         """
         a, b = step.axial(args)
 
         def body(lam, c):
-            coef, lo_k = c
             lv, ls = lam
+            lvy_k, lo_k, d_k, sd_k, asm_k, cross_k = c
             mu = lv + lo_k
-            for g, slope in zip(slopes, coef.get("slope", ()), strict=True):
-                mu = mu + slope * ls[g]
-            y = _solve(step.structure, "auto", coef["d"], b, a, mu)  # A^T y = mu
-            lv_new = mu + _axial_transpose(step.structure, a, b, y)
-            if "asm0" in coef:
-                lv_new = lv_new + coef["asm0"] * y
+            for sd_g, ls_g in zip(sd_k, ls, strict=True):
+                mu = mu + sd_g.real * ls_g
+            y = _solve(step.structure, "auto", d_k, b, a, mu)  # A^T y = mu
             ls_new = []
             for g in range(n_states):
-                term = coef.get(f"asm{1 + g}")
-                acc = None if term is None else term * y
-                for h, g2 in couplings:
+                acc = asm_k[g] * y + sd_k[g].imag * ls[g]
+                for (h, g2), c_hg in cross_k.items():
                     if g2 == g:
-                        part = coef[f"adv{h}_{g}"] * ls[h]
-                        acc = part if acc is None else acc + part
-                ls_new.append(jnp.zeros_like(lv) if acc is None else acc)
-            return (lv_new, ls_new), (y, ls if keep_ls else None)
+                        acc = acc + c_hg * ls[h]
+                ls_new.append(acc)
+            return (lvy_k * y, ls_new), (y, ls if keep_ls else None)
 
-        return lax.scan(body, lam, (coef, lo), reverse=True)
+        xs = (coef["lvy"], lo, coef["d"], coef.get("sd", []), coef.get("asm", []), coef.get("cross", {}))
+        return lax.scan(body, (lam[0], list(lam[1])), xs, reverse=True)
 
     perturbed = {}  # which inputs are differentiated, from the forward rule
 
