@@ -57,6 +57,9 @@ CHUNK_STEPS = (16, 256)
 #: The forward pass stores the channel states of every this-many-th step only (v of every step); the backward
 #: pass recomputes the others, node by node.
 STATE_STRIDE = 2
+#: Up to this many recorded nodes, the samples' cotangents are added node by node inside the recursion's
+#: kernels; more are scattered into an array per chunk first.
+SPARSE_RECORDS = 8
 
 
 @dataclass(frozen=True, eq=False)
@@ -201,15 +204,25 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         return coef
 
     def recursion(args, lam, coef, lo, keep_ls):
-        """The adjoint recursion over one chunk (latest step first): returns lam, ``y`` of each step, and the
-        state cotangents ``ls`` entering each step (a list of ``(chunk, n)``) if ``keep_ls`` (else None).
+        """The adjoint recursion over one chunk (latest step first), given the cotangents ``lo`` of the
+        chunk's samples: returns lam, ``y`` of each step, and the state cotangents ``ls`` entering each step
+        (a list of ``(chunk, n)``) if ``keep_ls`` (else None).
         """
         a, b = step.axial(args)
+        sparse = len(step.record) <= SPARSE_RECORDS
+        if not sparse:
+            lo = jnp.zeros(lo.shape[:1] + lam[0].shape, lo.dtype).at[:, step.record].add(lo)
 
         def body(lam, c):
             lv, ls = lam
             lvy_k, lo_k, d_k, sd_k, asm_k, cross_k = c
-            mu = lv + lo_k
+            if sparse:  # lo_k: the cotangents of the recorded samples
+                node = lax.iota(jnp.int32, lv.shape[0])
+                mu = lv
+                for j, r in enumerate(step.record):
+                    mu = mu + jnp.where(node == int(r), lo_k[j], 0.0)
+            else:  # lo_k: those cotangents on every node
+                mu = lv + lo_k
             for sd_g, ls_g in zip(sd_k, ls, strict=True):
                 mu = mu + sd_g.real * ls_g
             y = _solve(step.structure, "auto", d_k, b, a, mu)  # A^T y = mu
@@ -248,8 +261,7 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
             lambda *sub: advance(rebuilt(sub), vnext[0], [s[0] for s in sn]), *sub0)))
         x = vnext - vn
         coef = coefficients(args, vn, sn, vnext, x, stim_c)
-        lo = jnp.zeros(vn.shape, vn.dtype).at[:, step.record].add(lo_c)
-        lam, (y, ls1) = recursion(args, lam, coef, lo, adv_params)
+        lam, (y, ls1) = recursion(args, lam, coef, lo_c, adv_params)
         steps = vn.shape[0]
         sub = [jnp.broadcast_to(leaf, (steps,) + leaf.shape) for leaf in sub0]  # one copy per step
         # cable_solve's cotangent rules (hines.py), mapped over the chunk's steps

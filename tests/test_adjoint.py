@@ -113,6 +113,27 @@ def test_adjoint_of_conductances_alone(stride, monkeypatch):
     assert_same(grad(None), grad("reference"))
 
 
+@pytest.mark.parametrize("sparse", [0, 8])
+def test_adjoint_of_many_recorded_nodes(sparse, monkeypatch):
+    """Samples' cotangents added node by node (up to ``SPARSE_RECORDS`` records) or scattered per chunk,
+    with a node recorded twice."""
+    monkeypatch.setattr(adjoint, "SPARSE_RECORDS", sparse)
+    cell = nx.Cell(nx.load(BALL), 5).insert(nx.HH())
+    record = ["soma[0](0.5)", "dend[0](0.1)", "dend[0](0.5)", "dend[0](0.5)", "dend[0](1)"]
+
+    def grad(checkpoint):
+        def loss(g):
+            params = {**cell.params, "hh": {**cell.params["hh"], "gnabar": g[0], "gkbar": g[1]}}
+            sol = simulate(cell.with_params(params), [nx.IClamp("soma[0](0.5)", 1.0, 5.0, 0.3)], record,
+                           tstop=5.0, checkpoint=checkpoint)
+            return jnp.sum(jnp.arange(1.0, 6.0)[:, None] * (sol.v + 55.0) ** 2)
+
+        hh = cell.params["hh"]
+        return jax.jit(jax.grad(loss))((hh["gnabar"], hh["gkbar"]))
+
+    assert_same(grad(None), grad("reference"))
+
+
 def test_adjoint_without_stimuli_for_few_steps():
     """No clamps (an empty stimulus array), and 0, 1, 2 or 40 steps (fewer than one chunk)."""
     cell = nx.Cell(nx.load(BALL), 3).insert(nx.HH())
