@@ -10,10 +10,18 @@ AVX-512 use their widest vectors, and GPUs ignore the flag. The flag only takes 
 imported before JAX compiles its first computation; set ``XLA_FLAGS`` yourself to choose otherwise.
 
 Likewise it raises the size up to which XLA:CPU compiles a while loop into one native kernel
-(``--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=65536``; the default is about
-1 kB per iteration) unless ``XLA_FLAGS`` already sets backend extra options. The batched tree solve under
-``jax.vmap`` moves a column of 32 systems per iteration; over the limit, every operation of every
-iteration would be a kernel launch of its own (measured 2x slower for the whole solve).
+(``--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=4000000``; the default is about
+1 kB per iteration) unless ``XLA_FLAGS`` already sets backend extra options. Over the limit, every
+operation of every iteration is a kernel launch of its own (~1 us each). Measured on the 2-core Xeon,
+100 ms of hh on the CA1 cell, against a 64 kB limit:
+
+* the batched tree solve under ``jax.vmap`` (a column of 32 systems per iteration) needs 64 kB: 2x slower
+  below it;
+* at 4 MB a whole simulation's time loop becomes one kernel for cells of up to ~20,000 compartments:
+  0.053 -> 0.047 s at 468 compartments, 0.240 -> 0.219 s at 2,496, 1.23 -> 0.94 s at 9,984; a vmapped
+  batch of 8 at 1,248 compartments 0.86 -> 0.71 s; the adjoint's recursion over a chunk of steps is one
+  kernel too. Tiles of 16 simulations (:func:`neurax.simulation._vmap_tile`) stay above the limit, where
+  XLA:CPU splits their large kernels over the cores: as one kernel they ran 15% slower.
 """
 
 import os
@@ -26,7 +34,7 @@ from jax import lax
 _VECTOR_FLAG = "--xla_cpu_prefer_vector_width"
 _LOOP_FLAG = "--xla_backend_extra_options"
 #: Bytes per iteration up to which XLA:CPU compiles a while loop into one kernel.
-LOOP_KERNEL_BYTES = 65536
+LOOP_KERNEL_BYTES = 4_000_000
 #: The flags are known to jaxlib from this version on (an unknown flag in XLA_FLAGS aborts the process).
 _FLAGS_SINCE = (0, 10)
 

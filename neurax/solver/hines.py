@@ -42,7 +42,7 @@ How the loops are written for XLA:CPU (measured; each point is worth a factor of
   kernel launch, and a body of many independent kernels is even handed to the thread pool (microseconds
   per iteration). So the loops read and write rows with ``dynamic_slice`` / ``dynamic_update_slice`` (no
   ``.at[]`` scatter, no negative-index wrapping), and a batched row is at most :data:`ROW_BYTES` wide.
-  neurax raises that limit to 64 kB (:mod:`neurax._jax`), which the columns of the batched solve need.
+  neurax raises that limit to 4 MB (:mod:`neurax._jax`); the columns of the batched solve need 64 kB.
 * Each carried array is updated once per iteration: unrolling, or several lanes in one array, makes XLA
   copy the whole array every iteration. Hence one array per lane.
 """
