@@ -99,10 +99,6 @@ def _dependencies(fn, *xs) -> list[set[int]]:
     return [deps.get(out, set()) if isinstance(out, Var) else set() for out in closed.jaxpr.outvars]
 
 
-def _ones_at(xs, k):
-    return [jnp.ones_like(x) if j == k else jnp.zeros_like(x) for j, x in enumerate(xs)]
-
-
 def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: int | None = None):
     """The recorded samples of every step (``primal(args, carry0, stim)``), differentiated by the adjoint.
 
