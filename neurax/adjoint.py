@@ -28,8 +28,9 @@ the chunk-vectorised assemble and advance.
 
 Memory: the forward pass stores v at every step but the channel states only every
 :data:`STATE_STRIDE` steps; the backward pass recomputes the others (``advance`` is node by node, so for all
-of a chunk's blocks at once). Storing every state of every step cost more time (XLA:CPU writes each stored
-array in a kernel of its own, into freshly faulted memory) than recomputing them.
+of a chunk's blocks at once). Storing every state of every step cost more time than recomputing them
+(0.3299 against 0.3188 s on the 1,248-compartment bench cell): XLA:CPU gives every call fresh memory for
+what it stores, and the kernel zeroes it page by page.
 
 The one requirement on mechanisms and stimuli: each node's outputs depend on that node's inputs only
 (true of density mechanisms, capacitance and point current clamps).
