@@ -91,6 +91,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_writable(option: str, target: str | None) -> None:
+    """Refuse an output path whose folder is missing or read-only before any work is done."""
+    from neurax.errors import NeuraxError
+
+    if not target or target == "-":
+        return
+    folder = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(folder):
+        raise NeuraxError(f"cannot write {option} {target}: folder {folder} does not exist (create it first)")
+    if os.path.isdir(target):
+        raise NeuraxError(f"cannot write {option} {target}: it is a folder (give a file name)")
+    if not os.access(folder, os.W_OK):
+        raise NeuraxError(f"cannot write {option} {target}: folder {folder} is not writable")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 success, 2 bad input)."""
     from neurax.errors import NeuraxError
@@ -116,6 +131,7 @@ def _inspect(args: argparse.Namespace) -> int:
     from neurax.io import load
 
     path = args.file or str(DEMO_CELL)
+    _check_writable("--json", args.json)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MorphologyRepairWarning)
         morph = load(path, strict=args.strict)
@@ -164,6 +180,8 @@ def _simulate(args: argparse.Namespace) -> int:
     clamps = [IClamp.parse(text) for text in (args.iclamp if args.iclamp is not None else defaults.get("iclamp", []))]
     record = args.record or defaults.get("record") or ["soma[0](0.5)"]
     out, plot = args.out or defaults.get("out"), args.plot or defaults.get("plot")
+    for option, target in (("--out", out), ("--plot", plot)):
+        _check_writable(option, target)
 
     t0 = time.perf_counter()
     with warnings.catch_warnings():

@@ -109,6 +109,25 @@ def test_simulate_file_options_and_errors(tmp_path, capsys):
     assert "SEC(X),DELAY,DUR,AMP" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv, expected", [
+    (["simulate", "{cell}", "--out", "{tmp}/no/such/o.npz"], "cannot write --out {tmp}/no/such/o.npz: folder "
+     "{tmp}/no/such does not exist (create it first)"),
+    (["simulate", "{cell}", "--plot", "{tmp}"], "cannot write --plot {tmp}: it is a folder (give a file name)"),
+    (["inspect", "{cell}", "--json", "{tmp}/no/x.json"], "cannot write --json {tmp}/no/x.json: folder {tmp}/no does"),
+])
+def test_output_paths_checked_before_the_run(tmp_path, capsys, monkeypatch, argv, expected):
+    import neurax.simulation
+
+    def no_run(*args, **kwargs):  # the check must come before any simulation
+        raise AssertionError("simulated before checking the output path")
+
+    monkeypatch.setattr(neurax.simulation, "Run", no_run)
+    fill = {"cell": str(reference_source("arbor/ball_and_stick.swc")), "tmp": str(tmp_path)}
+    assert main([a.format(**fill) for a in argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and expected.format(**fill) in err[0], err
+
+
 def _main_exit(argv) -> int:
     """``main`` with argparse's own exits (SystemExit) turned into the status."""
     try:
@@ -157,6 +176,12 @@ def test_files_neuron_cannot_simulate_or_import(tmp_path, capsys):
     assert main(["inspect", missing]) == 0
     out = capsys.readouterr().out
     assert "missing.swc:4: sample 4 refers to parent 99, which does not exist" in out and "reordered" not in out
+    assert "NEURON stops on this file (parent id not less than id)" in out
+    gap = write("gap.swc", "1 1 0 0 0 5 -1\n3 3 0 10 0 1 2\n4 3 0 20 0 1 3\n")
+    assert main(["inspect", gap]) == 0
+    out = capsys.readouterr().out
+    assert "gap.swc:2: sample 3 refers to parent 2, which does not exist (1 such sample(s)); NEURON attaches it " \
+           "to the first root section" in out
     assert "\x1b" not in out  # MorphIO colours its error (shown in the NeuroM line)
 
     soma = write("soma.swc", "1 1 0 0 0 0 -1\n2 1 0 0 0 0 1\n3 1 0 0 0 0 1\n")

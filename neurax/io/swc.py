@@ -400,6 +400,10 @@ def _report_roots(samples: SwcSamples, pix: np.ndarray, log: ImportLog) -> None:
                    f"first root section (extra roots at line(s) {lines})", int(samples.line[roots[1]]))
     if missing.size:
         k = int(missing[0])
+        # NEURON attaches a sample whose missing parent id is below its own to the first root section; one
+        # whose missing parent id is above its own stops NEURON's reader ("pid not less than id").
+        what = ("NEURON attaches it to the first root section" if samples.pid[k] < samples.id[k] else
+                "NEURON stops on this file (parent id not less than id); neurax attaches it to the first root "
+                "section, as NEURON does where the missing parent id is the smaller")
         log.repair(f"sample {samples.id[k]} refers to parent {samples.pid[k]}, which does not exist "
-                   f"({len(missing)} such sample(s)); NEURON attaches it to the first root section",
-                   int(samples.line[k]))
+                   f"({len(missing)} such sample(s)); {what}", int(samples.line[k]))
