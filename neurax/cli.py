@@ -84,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--iclamp", action="append", default=None, metavar="'SEC(X),DELAY,DUR,AMP'",
                      help="current clamp (nA); repeatable")
     sim.add_argument("--record", action="append", default=None, metavar="'SEC(X)'",
-                     help="record the voltage here; repeatable (default soma[0](0.5))")
+                     help="record the voltage here; repeatable (default soma[0](0.5), else the first section's middle)")
     sim.add_argument("--out", help="write t and one array per --record to this .npz")
     sim.add_argument("--plot", help="write a PNG of the traces and the morphology coloured by peak voltage")
     sim.add_argument("--float32", action="store_true", help="single precision (less exact, about 20%% faster)")
@@ -178,7 +178,7 @@ def _simulate(args: argparse.Namespace) -> int:
     cm = args.cm if args.cm is not None else 1.0
     tstop = args.tstop if args.tstop is not None else defaults.get("tstop", 5.0)
     clamps = [IClamp.parse(text) for text in (args.iclamp if args.iclamp is not None else defaults.get("iclamp", []))]
-    record = args.record or defaults.get("record") or ["soma[0](0.5)"]
+    record = args.record or defaults.get("record")
     out, plot = args.out or defaults.get("out"), args.plot or defaults.get("plot")
     for option, target in (("--out", out), ("--plot", plot)):
         _check_writable(option, target)
@@ -187,6 +187,9 @@ def _simulate(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MorphologyRepairWarning)
         morph = load(path, strict=args.strict)
+    if not record:  # soma[0](0.5), or the middle of the root section of a cell without a soma[0]
+        names = [sec.name for sec in morph]
+        record = ["soma[0](0.5)" if "soma[0]" in names else f"{names[0]}(0.5)"]
     cell = Cell(morph, policy, Ra=Ra, cm=cm).insert(HH() if args.mechanism == "hh" else Pas())
     t_load = time.perf_counter() - t0
     import jax.numpy as jnp

@@ -109,6 +109,16 @@ def test_simulate_file_options_and_errors(tmp_path, capsys):
     assert "SEC(X),DELAY,DUR,AMP" in capsys.readouterr().err
 
 
+def test_simulate_records_the_first_section_without_a_soma(tmp_path, capsys):
+    axon = tmp_path / "axon.swc"
+    axon.write_text("1 2 0 0 0 1 -1\n2 2 0 10 0 1 1\n3 2 0 20 0 1 2\n")
+    out = tmp_path / "o.npz"
+    assert main(["simulate", str(axon), "--tstop", "1", "--out", str(out)]) == 0
+    with np.load(out) as data:
+        assert set(data.files) == {"t", "axon[0](0.5)"} and data["axon[0](0.5)"].shape == (41,)
+    assert "axon[0](0.5)" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("argv, expected", [
     (["simulate", "{cell}", "--out", "{tmp}/no/such/o.npz"], "cannot write --out {tmp}/no/such/o.npz: folder "
      "{tmp}/no/such does not exist (create it first)"),
