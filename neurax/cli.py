@@ -187,9 +187,6 @@ def _simulate(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MorphologyRepairWarning)
         morph = load(path, strict=args.strict)
-    if not record:  # soma[0](0.5), or the middle of the root section of a cell without a soma[0]
-        names = [sec.name for sec in morph]
-        record = ["soma[0](0.5)" if "soma[0]" in names else f"{names[0]}(0.5)"]
     cell = Cell(morph, policy, Ra=Ra, cm=cm).insert(HH() if args.mechanism == "hh" else Pas())
     t_load = time.perf_counter() - t0
     import jax.numpy as jnp
@@ -208,11 +205,11 @@ def _simulate(args: argparse.Namespace) -> int:
           f"{'float32' if args.float32 else 'float64'}")
     for clamp in clamps:
         print(f"  IClamp {clamp.location}: {clamp.amp:g} nA from {clamp.delay:g} ms for {clamp.dur:g} ms")
-    for name, trace, count in zip(record, v, spikes, strict=True):
+    for name, trace, count in zip(run.record, v, spikes, strict=True):
         print(f"  {name:<20} spikes (-20 mV crossings) {count:3d}  v {trace.min():8.3f} ..  {trace.max():8.3f} mV")
     print(f"  time: load+discretise {t_load:.2f} s, compile {timings['compile']:.2f} s, run {timings['run']:.2f} s")
     if out:
-        np.savez(out, t=t, **{name: trace for name, trace in zip(record, v, strict=True)})
+        np.savez(out, t=t, **{name: trace for name, trace in zip(run.record, v, strict=True)})
         print(f"  wrote {out}")
     if plot:
         try:

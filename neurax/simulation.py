@@ -76,7 +76,7 @@ def _times(tstop: float, dt: float) -> tuple[int, np.ndarray, np.ndarray]:
     return steps, halves[0::2], np.concatenate([[0.0], halves[1::2]])
 
 
-def simulate(cell: Cell, stimuli: Sequence[IClamp] = (), record: Sequence[str] = ("soma[0](0.5)",), *,
+def simulate(cell: Cell, stimuli: Sequence[IClamp] = (), record: Sequence[str] | None = None, *,
              tstop: float, dt: float = 0.025, v_init=-65.0, celsius=6.3, rates: str = "table",
              dtype=jnp.float64, progress: bool = False, checkpoint: int | bool | None = None) -> Solution:
     """Simulate a cell with NEURON's fixed-step method.
@@ -84,7 +84,8 @@ def simulate(cell: Cell, stimuli: Sequence[IClamp] = (), record: Sequence[str] =
     Args:
         cell: the cell (:class:`~neurax.cell.Cell`).
         stimuli: current clamps.
-        record: locations whose voltage to record, e.g. ``["soma[0](0.5)", "dend[3](1)"]``.
+        record: locations whose voltage to record, e.g. ``["soma[0](0.5)", "dend[3](1)"]``; by default
+            ``soma[0](0.5)``, or the middle of the first section of a cell without a ``soma[0]``.
         tstop: simulated time (ms); ``round(tstop / dt)`` steps are taken.
         dt: time step (ms).
         v_init: initial membrane potential (mV).
@@ -115,12 +116,12 @@ class Run:
     from running and to report progress.
     """
 
-    def __init__(self, cell: Cell, stimuli: Sequence[IClamp], record: Sequence[str], *, tstop: float, dt: float,
+    def __init__(self, cell: Cell, stimuli: Sequence[IClamp], record: Sequence[str] | None, *, tstop: float, dt: float,
                  v_init, celsius, rates: str, dtype, peak: bool = False) -> None:
         if rates not in ("table", "exact"):
             raise NeuraxError(f"rates must be 'table' or 'exact', got {rates!r}")
         self.steps, t_mid, self.t_out = _times(tstop, dt)
-        self.record = tuple(record)
+        self.record = tuple(record) if record is not None else (_default_record(cell),)
         self.dtype = dtype
         tree = cell.tree
         _check_membrane(cell)
@@ -370,6 +371,12 @@ def node_geometry(cell: Cell, params: dict, dtype) -> tuple:
     g = (jnp.zeros(n, dtype).at[tree.seg_node].set(geo.g.astype(dtype))
          .at[tree.end_node].set((1.0 / geo.r_right[last]).astype(dtype)))
     return area, g
+
+
+def _default_record(cell: Cell) -> str:
+    """``soma[0](0.5)``, or the middle of the first section of a cell without a ``soma[0]``."""
+    names = [sec.name for sec in cell.morphology]
+    return "soma[0](0.5)" if "soma[0]" in names else f"{names[0]}(0.5)"
 
 
 def _check_membrane(cell: Cell) -> None:

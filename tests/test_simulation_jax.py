@@ -147,6 +147,14 @@ def test_bad_arguments(cell):
         nx.IClamp.parse("soma[0](0.5),1,2")
 
 
+def test_default_record_is_the_soma_or_the_first_section(cell, tmp_path):
+    assert nx.simulate(cell, tstop=1.0).record == ("soma[0](0.5)",)
+    axon = tmp_path / "axon.swc"
+    axon.write_text("1 2 0 0 0 1 -1\n2 2 0 10 0 1 1\n3 2 0 20 0 1 2\n")
+    sol = nx.simulate(nx.Cell(nx.load(axon)).insert(nx.HH()), tstop=1.0)
+    assert sol.record == ("axon[0](0.5)",) and sol.v.shape == (1, 41)
+
+
 def test_many_clamps_dense_or_scattered_agree(cell, monkeypatch):
     """Up to DENSE_STIMULI clamps are added densely, more by a scatter: both give the same traces."""
     from neurax import simulation
