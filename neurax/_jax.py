@@ -20,7 +20,7 @@ operation of every iteration is a kernel launch of its own (~1 us each). Measure
 * at 4 MB a whole simulation's time loop becomes one kernel for cells of up to ~20,000 compartments:
   0.053 -> 0.047 s at 468 compartments, 0.240 -> 0.219 s at 2,496, 1.23 -> 0.94 s at 9,984; a vmapped
   batch of 8 at 1,248 compartments 0.86 -> 0.71 s; the adjoint's recursion over a chunk of steps is one
-  kernel too. Tiles of 16 simulations (:func:`neurax.simulation._vmap_tile`) stay above the limit, where
+  kernel too. Tiles of 16 simulations (:mod:`neurax.batching`) stay above the limit, where
   XLA:CPU splits their large kernels over the cores: as one kernel they ran 15% slower.
 """
 

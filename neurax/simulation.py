@@ -27,6 +27,7 @@ import numpy as np
 
 from neurax._jax import jax, jnp, lax
 from neurax.adjoint import Step, adjoint_scan
+from neurax.batching import cpu_batched
 from neurax.cell import Cell
 from neurax.errors import NeuraxError
 from neurax.geometry import segment_geometry
@@ -37,10 +38,6 @@ __all__ = ["simulate", "Solution"]
 
 #: Up to this many current clamps are added to the node equations densely rather than by a scatter.
 DENSE_STIMULI = 4
-#: Under ``jax.vmap`` on CPU, simulations run in tiles of about ``VMAP_TILE_ROWS`` where one state array of
-#: such a tile holds at least ``VMAP_TILE_BYTES`` (see :func:`_vmap_tile`).
-VMAP_TILE_BYTES = -(-512 * 1024 // 3)
-VMAP_TILE_ROWS = 16
 
 
 @dataclass(frozen=True)
@@ -223,7 +220,7 @@ class Run:
         self.traced = any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves((v0, params, self.stim)))
 
     def scan(self, recompute: int | None = None):
-        """The samples of all steps, from one ``lax.scan`` (tiled under ``jax.vmap`` on CPU, see :func:`_scan`).
+        """The samples of all steps, from one ``lax.scan`` (in tiles under ``jax.vmap`` on CPU: :mod:`neurax.batching`).
 
         ``recompute``: differentiate with the adjoint's checkpointing (see :func:`neurax.adjoint.adjoint_scan`).
         """
@@ -282,78 +279,21 @@ class Run:
         return jnp.concatenate(out, axis=0)[: self.steps]
 
 
-def _vmap_tile(batch: int, nodes: int, itemsize: int) -> int:
-    """Simulations per tile for a vmapped batch on CPU (``batch`` itself: no tiling).
-
-    Tiles of :data:`VMAP_TILE_ROWS` simulations, when one state array of such a tile reaches
-    :data:`VMAP_TILE_BYTES`, else none. Measured on the 2-core Xeon (2 MB of L2 per core), 100 ms of n120:
-
-    * 1,405 nodes: 32 simulations in two tiles of 16 ran 1.14x faster than all 32 at once; tiles of 12
-      were 1.6x slower, as XLA:CPU splits a memory-bound pointwise kernel over both cores only from
-      512 kB (three arrays of :data:`VMAP_TILE_BYTES`), and below 16 the solve does too little work per
-      iteration;
-    * 5,149 nodes: tiles of 16 were 2% faster at batch 32;
-    * 313 nodes: tiles were 6-8% slower (tiles of 16 and 64 at batch 128, of 86 at batch 256).
-
-    Where a tile's step spends its time (profiled: 1,405 nodes, a step of 16 simulations, 285 us without the
-    profiler): the three gate updates 136 us, the column solve 80 us (one thread), assembly 44 us, and ~41 us
-    waiting for the pool's second thread, asleep since the one-threaded solve began, to wake for the first
-    split kernel after it. Keeping that core busy (idle-priority spinners), waking the thread early (an extra
-    split kernel between the solve's two passes) or interleaving two tiles per loop iteration did not make
-    the batch faster.
-    """
-    if VMAP_TILE_ROWS * nodes * itemsize < VMAP_TILE_BYTES:
-        return batch
-    return -(-batch // max(1, batch // VMAP_TILE_ROWS))
-
-
 def _scan(step, parts: Step, args, carry0, stim, recompute: int | None = None):
-    """``lax.scan`` of ``step(args, carry, stim_k)``; under vmap on CPU, in tiles of :func:`_vmap_tile`.
+    """``lax.scan`` of ``step(args, carry, stim_k)``; under vmap on CPU, in tiles side by side
+    (:func:`neurax.batching.cpu_batched`).
 
-    A vmapped simulation moves every state array through memory each step; once a batch of them no
-    longer fits the CPU's L2 cache, each step waits on memory. The tiles run one after another
-    (``lax.map``), the last one padded with copies of the last simulation. Derivatives are the adjoint's
-    (:func:`neurax.adjoint.adjoint_scan`, from the ``parts`` of ``step``), so ``grad`` of a vmap and
-    ``vmap`` of a grad are unchanged; other backends (GPU) always run the whole batch at once.
+    Derivatives are the adjoint's (:func:`neurax.adjoint.adjoint_scan`, from the ``parts`` of ``step``), so
+    ``grad`` of a vmap and ``vmap`` of a grad are unchanged; other backends (GPU) always run the whole
+    batch at once.
     """
 
     def plain(args, carry0, stim):
         return lax.scan(partial(step, args), carry0, stim)[1]
 
-    if jax.default_backend() != "cpu":
-        return adjoint_scan(parts, plain, args, carry0, stim, recompute)
-
-    @jax.custom_batching.custom_vmap
-    def tiled(args, carry0, stim):
-        return plain(args, carry0, stim)
-
-    @tiled.def_vmap
-    def rule(axis_size, in_batched, args, carry0, stim):
-        inputs, in_batched = (args, carry0, stim), tuple(in_batched)
-        axes = jax.tree_util.tree_map(lambda batched: 0 if batched else None, in_batched)
-        batched = jax.vmap(plain, in_axes=axes)
-        v0 = carry0[0]
-        size = _vmap_tile(axis_size, v0.shape[-1], v0.dtype.itemsize)
-        if size >= axis_size:
-            return batched(*inputs), True
-        tiles = -(-axis_size // size)
-
-        def split(x):  # (tiles, size, ...), the last tile padded with copies of the last simulation
-            x = jnp.concatenate([x, jnp.repeat(x[-1:], tiles * size - axis_size, axis=0)])
-            return x.reshape((tiles, size) + x.shape[1:])
-
-        leaves, tree = jax.tree_util.tree_flatten(inputs)
-        flags = jax.tree_util.tree_leaves(in_batched)
-
-        def one_tile(tile):  # the batched leaves of one tile, in order, with the unbatched ones around them
-            rest = iter(tile)
-            merged = [next(rest) if f else x for x, f in zip(leaves, flags, strict=True)]
-            return batched(*jax.tree_util.tree_unflatten(tree, merged))
-
-        out = lax.map(one_tile, [split(x) for x, f in zip(leaves, flags, strict=True) if f])
-        return out.reshape((tiles * size,) + out.shape[2:])[:axis_size], True
-
-    return adjoint_scan(parts, tiled, args, carry0, stim, recompute)
+    if jax.default_backend() == "cpu":
+        plain = cpu_batched(plain, lambda args, carry0, stim: carry0[0])
+    return adjoint_scan(parts, plain, args, carry0, stim, recompute)
 
 
 def node_geometry(cell: Cell, params: dict, dtype) -> tuple:

@@ -51,40 +51,6 @@ def test_vmap_over_stimulus_and_parameters(cell):
     assert not np.allclose(np.asarray(batched[0]), np.asarray(batched[2]))
 
 
-def test_vmap_in_tiles_matches_one_by_one(cell, monkeypatch):
-    """Under vmap on CPU the simulations run in tiles (the last one padded); results, vmap of grad and
-    grad of vmap are those of the simulations one by one."""
-    import neurax.simulation as simulation
-
-    # The rule: tiles of 16 where a tile's state array reaches 512 kB / 3, else the whole batch.
-    assert [simulation._vmap_tile(b, n, 8) for b, n in ((32, 1405), (40, 1405), (24, 1405), (128, 313))] == \
-        [16, 20, 24, 128]
-    monkeypatch.setattr(simulation, "VMAP_TILE_ROWS", 3)
-    monkeypatch.setattr(simulation, "VMAP_TILE_BYTES", 8)
-    assert simulation._vmap_tile(7, 40, 8) == 4  # two tiles, the last padded with a copy
-
-    def soma(scale, amp):
-        params = dict(cell.params)
-        params["hh"] = {**params["hh"], "gkbar": params["hh"]["gkbar"] * scale}
-        return run(cell.with_params(params), amp=amp, tstop=8.0).v[0]
-
-    scales = jnp.linspace(0.6, 1.4, 7)
-    amps = jnp.linspace(0.1, 0.5, 7)
-    batched = jax.jit(jax.vmap(soma))(scales, amps)
-    shared_amp = jax.jit(jax.vmap(soma, in_axes=(0, None)))(scales, 0.3)
-    nested = jax.jit(jax.vmap(jax.vmap(soma, in_axes=(None, 0)), in_axes=(0, None)))(scales[:2], amps[:4])
-    loss = lambda scale, amp: jnp.sum(soma(scale, amp) ** 2)  # noqa: E731
-    per_example = jax.jit(jax.vmap(jax.grad(loss)))(scales, amps)
-    of_sum = jax.jit(jax.grad(lambda s: jnp.sum(jax.vmap(loss)(s, amps))))(scales)
-    for k in range(7):
-        one = np.asarray(soma(scales[k], amps[k]))
-        np.testing.assert_allclose(np.asarray(batched[k]), one, rtol=0, atol=1e-9)
-        np.testing.assert_allclose(np.asarray(shared_amp[k]), np.asarray(soma(scales[k], 0.3)), rtol=0, atol=1e-9)
-        g = float(jax.grad(loss)(scales[k], amps[k]))
-        np.testing.assert_allclose([float(per_example[k]), float(of_sum[k])], [g, g], rtol=1e-9)
-    np.testing.assert_allclose(np.asarray(nested[1, 3]), np.asarray(soma(scales[1], amps[3])), rtol=0, atol=1e-9)
-
-
 @pytest.mark.parametrize("leaf", [("hh", "gkbar"), ("hh", "gnabar"), ("pas", "g"), ("cm",), ("Ra",),
                                   ("radius_scale",)])
 def test_gradient_matches_finite_differences(cell, leaf):
