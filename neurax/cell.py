@@ -306,19 +306,25 @@ class Cell:
                 points, in :meth:`locate` order); or a function of path distance from the soma (um)
                 returning the value, as NEURON users write with ``distance()``.
             on: the region.
+
+        Inside ``jax.jit``, ``jax.vmap`` or ``jax.grad`` the value may be traced: the parameter array then
+        becomes a JAX array (and finiteness is not checked).
         """
+        from neurax._jax import jax, jnp
+
         key, index = self.locate(name, on)
-        if callable(value):
-            values = np.asarray(value(self._where(key)[index]), dtype=float)
-        else:
-            values = np.asarray(value, dtype=float)
-        values = np.broadcast_to(values, index.shape)
-        if not np.all(np.isfinite(values)):
-            raise NeuraxError(f"{name} on {on!r}: values must be finite")
+        raw = value(self._where(key)[index]) if callable(value) else value
         params = _copy_path(self._params, key)
         target = params
         for k in key[:-1]:
             target = target[k]
+        if any(isinstance(x, jax.core.Tracer) for x in (raw, target[key[-1]])):
+            values = jnp.broadcast_to(jnp.asarray(raw, dtype=float), index.shape)
+            target[key[-1]] = jnp.asarray(target[key[-1]], dtype=float).at[index].set(values)
+            return Cell._build(self._structure, params)
+        values = np.broadcast_to(np.asarray(raw, dtype=float), index.shape)
+        if not np.all(np.isfinite(values)):
+            raise NeuraxError(f"{name} on {on!r}: values must be finite")
         array = np.array(target[key[-1]], dtype=float)
         array[index] = values
         target[key[-1]] = array

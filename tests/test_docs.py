@@ -22,6 +22,13 @@ def test_tutorial_runs(script: Path, tmp_path):
     proc = subprocess.run([sys.executable, str(script)], cwd=REPO, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
+    if script.stem.startswith("05"):  # batched equals one by one; more current, more spikes (up to block)
+        diff = next(line for line in proc.stdout.splitlines() if line.startswith("largest difference"))
+        assert float(diff.split(":")[1].split()[0]) < 1e-9, diff
+        counts = [int(line.split("->")[1].split()[0]) for line in proc.stdout.splitlines() if line.startswith("f-I")]
+        assert len(counts) == 16 and counts[0] == 0 and max(counts) >= 8
+        sweep = [[int(c) for c in line.split(":")[1].split()] for line in proc.stdout.splitlines() if "sweep:" in line]
+        assert len(sweep) == 3 and all(row == sorted(row) for row in sweep)  # more gnabar, more spikes
     if script.stem.startswith("04"):
         fitted = [line for line in proc.stdout.splitlines() if "fitted" in line]
         assert len(fitted) == 6

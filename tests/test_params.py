@@ -30,6 +30,22 @@ def test_set_orders_regions_and_distance_functions(cell):
     assert cell.get("cm", "dend[3]")[0] == 1.0  # the original is unchanged
 
 
+def test_set_takes_traced_values(cell):
+    """Under jit, vmap and grad, set gives the same parameters as with numbers (and is differentiable)."""
+    def somatic_gk(scale):
+        c = cell.set("hh.gkbar", 0.05 * scale, on="somatic").set("hh.gl", lambda d: scale * 1e-4 * (1 + d / 100))
+        return c.params["hh"]["gkbar"], c.params["hh"]["gl"]
+
+    for k, scale in enumerate((0.5, 2.0)):
+        plain = somatic_gk(scale)
+        for traced in (jax.jit(somatic_gk)(scale), [x[k] for x in jax.vmap(somatic_gk)(jnp.array([0.5, 2.0]))]):
+            for a, b in zip(traced, plain, strict=True):
+                np.testing.assert_allclose(np.asarray(a), b, rtol=1e-15)
+    somatic = np.isin(cell.mechanisms[0][1], cell.nodes("somatic"))
+    grad = jax.grad(lambda s: jnp.sum(somatic_gk(s)[0]))(1.0)
+    assert float(grad) == pytest.approx(0.05 * somatic.sum())
+
+
 def test_distances_follow_the_morphology(cell):
     morph = cell.morphology
     for name in ("dend[3](0.5)", "axon[0](1)", "soma[0](0)"):
