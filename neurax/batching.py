@@ -11,10 +11,11 @@ handles a column of simulations per node. Two things limit that on CPU:
 
 So the tiles run as separate executions of one compiled tile, at the same time, one per core
 (:func:`threads`), from a host callback. Each execution still splits its large kernels over the pool.
-Measured on the 2-core Xeon, 100 ms of hh on the CA1 cell (1,405 nodes), simulations per second against
-the tiles run one after another in one computation: batch 8 from 12.1 to 22.8, batch 32 from 13.8 to
-22.8, batch 128 from 13.8 to 23.1; on the same cell at 313 nodes batch 32 from 37.0 to 70.6. Results
-are bit for bit those of the tiles run in order.
+Measured on the 2-core Xeon, 100 ms of hh on the CA1 cell (1,248 compartments, 1,405 nodes), simulations
+per second against the tiles run one after another in one computation: batch 8 from 12.1 to 22.8, batch 32
+from 13.8 to 22.8, batch 128 from 13.8 to 23.1; with 312 compartments (469 nodes) batch 32 from 37.0 to
+70.6. Running more tiles at once than there are cores gained nothing. Results are bit for bit those of
+the tiles run in order.
 
 ``NEURAX_THREADS=1`` turns this off: the tiles then run one after another in the one computation
 (``lax.map``), and only where a tile's state array reaches :data:`TILE_BYTES` (below that, one tile of
