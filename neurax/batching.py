@@ -17,7 +17,8 @@ from 13.8 to 22.8, batch 128 from 13.8 to 23.1; with 312 compartments (469 nodes
 70.6. Running more tiles at once than there are cores gained nothing. Results are bit for bit those of
 the tiles run in order.
 
-``NEURAX_THREADS=1`` turns this off: the tiles then run one after another in the one computation
+A host callback cannot be serialised, so exporting a vmapped simulation (``jax.export``) needs
+``NEURAX_THREADS=1``, which turns this off: the tiles then run one after another in the one computation
 (``lax.map``), and only where a tile's state array reaches :data:`TILE_BYTES` (below that, one tile of
 the whole batch was faster). GPUs always run the whole batch at once.
 """
