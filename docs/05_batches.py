@@ -4,7 +4,7 @@
 call. On a CPU, neurax runs the batch in tiles of up to 16 simulations, one tile per core at the same time
 (``NEURAX_THREADS=N`` sets how many; 1 runs them one after another). On a GPU the whole batch runs at once.
 
-Run: python docs/05_batches.py   (about a minute)
+Run: python docs/05_batches.py   (about 10 s)
 """
 
 import time

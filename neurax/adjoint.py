@@ -52,6 +52,7 @@ from jax.custom_derivatives import CustomVJPPrimal, SymbolicZero
 from jax.extend.core import Var
 
 from neurax._jax import jax, jnp, lax
+from neurax.batching import knows_batch
 from neurax.solver.hines import TreeStructure, _axial_bars, _matrix_bars, _solve, cable_solve
 
 __all__ = ["Step", "adjoint_scan"]
@@ -307,7 +308,7 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         samples, stored = record(args, carry0, stim)
         return samples, (args, carry0, stim, stored)
 
-    @_knows_batch
+    @knows_batch
     def record(args, carry0, stim, batch):
         """The samples, and what the backward pass needs of the trajectory, in chunks sized for ``batch``
         simulations at once (the chunk length is passed on as the shape of an empty array).
@@ -412,22 +413,3 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
     scan.defvjp(forward, backward, symbolic_zeros=True)
     return scan(args, carry0, stim)
 
-
-def _knows_batch(fn: Callable) -> Callable:
-    """``fn(*inputs, batch=1)``; under ``jax.vmap``, ``jax.vmap(fn(..., batch=axis_size))``.
-
-    The adjoint's chunks hold the coefficients of all simulations of a vmapped batch at once, so their
-    length is set for the batch (the forward pass and the backward pass see the same size).
-    """
-
-    @jax.custom_batching.custom_vmap
-    def one(*inputs):
-        return fn(*inputs, batch=1)
-
-    @one.def_vmap
-    def rule(axis_size, in_batched, *inputs):
-        axes = jax.tree_util.tree_map(lambda batched: 0 if batched else None, tuple(in_batched))
-        out = jax.vmap(partial(fn, batch=axis_size), in_axes=axes)(*inputs)
-        return out, jax.tree_util.tree_map(lambda _: True, out)
-
-    return one

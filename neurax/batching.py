@@ -29,13 +29,14 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
 
 from neurax._jax import jax, jnp, lax
 from neurax.errors import NeuraxError
 
-__all__ = ["cpu_batched", "threads", "tile_size"]
+__all__ = ["cpu_batched", "knows_batch", "threads", "tile_size"]
 
 #: Simulations per tile, at most.
 TILE_ROWS = 16
@@ -91,9 +92,7 @@ def cpu_batched(plain: Callable, nodes_of: Callable) -> Callable:
 
     @batched_plain.def_vmap
     def rule(axis_size, in_batched, *inputs):
-        in_batched = tuple(in_batched)
-        axes = jax.tree_util.tree_map(lambda batched: 0 if batched else None, in_batched)
-        batched = jax.vmap(plain, in_axes=axes)
+        batched = jax.vmap(plain, in_axes=_axes(in_batched))
         state = nodes_of(*inputs)
         workers = threads()
         size = tile_size(axis_size, state.shape[-1], state.dtype.itemsize, workers)
@@ -155,3 +154,27 @@ def _side_by_side(one_tile: Callable, parts: list, flags: list, tiles: int, work
 
     result = jax.ShapeDtypeStruct((tiles,) + out.shape, out.dtype)
     return jax.pure_callback(host, result, *parts, vmap_method="sequential")
+
+
+def knows_batch(fn: Callable) -> Callable:
+    """``fn(*inputs, batch=1)``; under ``jax.vmap``, ``jax.vmap(fn(..., batch=axis_size))``.
+
+    For work whose layout depends on how many simulations share it (the adjoint sizes its chunks for the
+    whole batch, :data:`neurax.adjoint.CHUNK_BYTES`).
+    """
+
+    @jax.custom_batching.custom_vmap
+    def one(*inputs):
+        return fn(*inputs, batch=1)
+
+    @one.def_vmap
+    def rule(axis_size, in_batched, *inputs):
+        out = jax.vmap(partial(fn, batch=axis_size), in_axes=_axes(in_batched))(*inputs)
+        return out, jax.tree_util.tree_map(lambda _: True, out)
+
+    return one
+
+
+def _axes(in_batched) -> tuple:
+    """The ``in_axes`` of ``jax.vmap`` from a custom_vmap rule's ``in_batched`` flags."""
+    return jax.tree_util.tree_map(lambda batched: 0 if batched else None, tuple(in_batched))

@@ -318,7 +318,7 @@ class Cell:
         target = params
         for k in key[:-1]:
             target = target[k]
-        if any(isinstance(x, jax.core.Tracer) for x in (raw, target[key[-1]])):
+        if any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves((raw, target[key[-1]]))):
             values = jnp.broadcast_to(jnp.asarray(raw, dtype=float), index.shape)
             target[key[-1]] = jnp.asarray(target[key[-1]], dtype=float).at[index].set(values)
             return Cell._build(self._structure, params)
