@@ -27,15 +27,24 @@ and one tree solve per step. The parameters' cotangents are sums over the steps 
 the chunk-vectorised assemble and advance.
 
 Memory: the forward pass stores v at every step but the channel states only every
-:data:`STATE_STRIDE` steps; the backward pass recomputes the others (``advance`` is node by node, so for all
-of a chunk's blocks at once). Storing every state of every step cost more time than recomputing them
-(0.3299 against 0.3188 s on the 1,248-compartment bench cell): XLA:CPU gives every call fresh memory for
-what it stores, and the kernel zeroes it page by page.
+:data:`STATE_STRIDE` (k) steps; the backward pass recomputes the others. The stored v come in k *phases*
+(phase p holds the v of steps k b + p), and the backward pass takes a chunk's steps phase by phase: the
+states of phase p follow from those of phase p - 1 in one node-by-node kernel over all of the chunk's
+blocks, every coefficient kernel reads one phase's contiguous arrays, and the recursion walks the k phases
+of a block in turn. Interleaving the recomputed states back into step order cost a slow per-element
+kernel (a third of the recomputation's time). Storing less is faster as well as smaller: XLA:CPU gives
+every call fresh memory for what it stores, and the kernel zeroes it page by page. Measured on the
+1,248-compartment bench cell (value_and_grad, the same process): stride 2 in step order 0.3203-0.3372 s,
+stride 2 in phases 0.3178-0.3354 s, stride 4 in phases 0.3025-0.3188 s; stride 3 was as fast as 4, 8 slower
+(its recursion, eight steps per iteration, no longer fits one kernel), and storing every step's states
+slower still.
 
 The recursion runs on one core while the other idles. XLA:CPU runs independent kernels concurrently where a
 computation has more than 8 and they share no memory (a toy, a one-kernel loop beside split kernels: 0.458 ->
 0.334 s), but computing the next chunk's coefficients alongside a chunk's recursion was slower (0.319 -> 0.365
-s): XLA copies the coefficients carried from one iteration to the next.
+s; again with the next chunk prepared into a carry that a barrier orders after the present chunk's use of it:
+0.297 -> 0.328 s): XLA copies the carried coefficients every iteration and does not run the recursion beside
+the other kernels.
 
 The one requirement on mechanisms and stimuli: each node's outputs depend on that node's inputs only
 (true of density mechanisms, capacitance and point current clamps).
@@ -63,9 +72,9 @@ __all__ = ["Step", "adjoint_scan"]
 CHUNK_BYTES = 16 * 2**20
 #: Chunks are at least and at most this many steps.
 CHUNK_STEPS = (16, 256)
-#: The forward pass stores the channel states of every this-many-th step only (v of every step); the backward
-#: pass recomputes the others, node by node.
-STATE_STRIDE = 2
+#: The forward pass stores the channel states of every this-many-th step only (v of every step, in this many
+#: phases); the backward pass recomputes the others, node by node.
+STATE_STRIDE = 4
 #: Up to this many recorded nodes, the samples' cotangents are added node by node inside the recursion's
 #: kernels; more are scattered into an array per chunk first.
 SPARSE_RECORDS = 8
@@ -208,17 +217,18 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         coef["asm"] = [asm_of.get(1 + g, zero) for g in range(n_states)]
         return coef
 
-    def recursion(args, lam, coef, lo, keep_ls):
-        """The adjoint recursion over one chunk (latest step first), given the cotangents ``lo`` of the
-        chunk's samples: returns lam, ``y`` of each step, and the state cotangents ``ls`` entering each step
-        (a list of ``(chunk, n)``) if ``keep_ls`` (else None).
+    def recursion(args, lam, coefs, los, keep_ls):
+        """The adjoint recursion over one chunk (latest step first). The chunk's steps come in phases:
+        step ``b * len(coefs) + p`` has the coefficients ``coefs[p]`` at row ``b`` and the cotangents
+        ``los[p][b]`` of its samples. Returns lam and, for each phase, ``y`` of each step and the state
+        cotangents ``ls`` entering each step (a list of ``(steps, n)``) if ``keep_ls`` (else None).
         """
         a, b = step.axial(args)
         sparse = len(step.record) <= SPARSE_RECORDS
         if not sparse:
-            lo = jnp.zeros(lo.shape[:1] + lam[0].shape, lo.dtype).at[:, step.record].add(lo)
+            los = [jnp.zeros(lo.shape[:1] + lam[0].shape, lo.dtype).at[:, step.record].add(lo) for lo in los]
 
-        def body(lam, c):
+        def one(lam, c):
             lv, ls = lam
             lvy_k, lo_k, d_k, sd_k, asm_k, cross_k = c
             if sparse:  # lo_k: the cotangents of the recorded samples
@@ -240,15 +250,24 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
                 ls_new.append(acc)
             return (lvy_k * y, ls_new), (y, ls if keep_ls else None)
 
-        xs = (coef["lvy"], lo, coef["d"], coef.get("sd", []), coef.get("asm", []), coef.get("cross", {}))
+        def body(lam, cs):
+            outs = [None] * len(cs)
+            for p in reversed(range(len(cs))):
+                lam, outs[p] = one(lam, cs[p])
+            return lam, outs
+
+        xs = [(coef["lvy"], lo, coef["d"], coef.get("sd", []), coef.get("asm", []), coef.get("cross", {}))
+              for coef, lo in zip(coefs, los, strict=True)]
         return lax.scan(body, (lam[0], list(lam[1])), xs, reverse=True)
 
     perturbed = {}  # which inputs are differentiated, from the forward rule
 
-    def chunk(args, lam, vn, sn, vnext, stim_c, lo_c):
-        """Cotangents through one chunk: the new lam; for each differentiated leaf of ``args``, its
-        cotangent from each step (arrays with the chunk's steps in front, summed by the caller: XLA:CPU's
-        reductions are slow in a loop); and the stimuli's (``None`` if not differentiated).
+    def chunk(args, lam, phases):
+        """Cotangents through one chunk, whose steps come in phases (see ``recursion``): each phase is
+        ``(vn, sn, vnext, stim_c, lo_c)`` with one row per step. Returns the new lam; for each differentiated
+        leaf of ``args``, its cotangent from each row (arrays with the rows in front, summed over the phases
+        here and over the rows by the caller: XLA:CPU's reductions are slow in a loop); and, for each phase,
+        the stimuli's (``None`` if not differentiated).
         """
         leaves, tree = jax.tree_util.tree_flatten(args)
         where = [k for k, p in enumerate(perturbed["args"]) if p]
@@ -262,11 +281,21 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         # Whether the states' update depends on a differentiated input (hh's does on celsius, not on the
         # conductances): only then does the recursion keep ls, one array per state and step.
         sub0 = [leaves[k] for k in where]
+        vn0, sn0, vnext0 = phases[0][:3]
         adv_params = bool(set().union(*_dependencies(
-            lambda *sub: advance(rebuilt(sub), vnext[0], [s[0] for s in sn]), *sub0)))
+            lambda *sub: advance(rebuilt(sub), vnext0[0], [s[0] for s in sn0]), *sub0)))
+        coefs = [coefficients(args, vn, sn, vnext, vnext - vn, stim_c) for vn, sn, vnext, stim_c, _ in phases]
+        lam, outs = recursion(args, lam, coefs, [ph[4] for ph in phases], adv_params)
+        total, stim_bars = None, []
+        for (vn, sn, vnext, stim_c, _), (y, ls1) in zip(phases, outs, strict=True):
+            bar, stim_bar = parameter_bars(rebuilt, sub0, adv_params, vn, sn, vnext, stim_c, y, ls1)
+            total = bar if total is None else [u + v for u, v in zip(total, bar, strict=True)]
+            stim_bars.append(stim_bar)
+        return lam, total, stim_bars
+
+    def parameter_bars(rebuilt, sub0, adv_params, vn, sn, vnext, stim_c, y, ls1):
+        """The cotangents of the differentiated leaves from each step of a phase, and of its stimuli."""
         x = vnext - vn
-        coef = coefficients(args, vn, sn, vnext, x, stim_c)
-        lam, (y, ls1) = recursion(args, lam, coef, lo_c, adv_params)
         steps = vn.shape[0]
         sub = [jnp.broadcast_to(leaf, (steps,) + leaf.shape) for leaf in sub0]  # one copy per step
         # cable_solve's cotangent rules (hines.py), mapped over the chunk's steps
@@ -277,14 +306,14 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         else:
             (sub_bar,), stim_bar = jax.vjp(lambda sub: asm(sub, vn, sn, stim_c), sub)[1]((d_bar, y)), None
         if not sub:
-            return lam, sub_bar, stim_bar
+            return sub_bar, stim_bar
         a_axial, b_axial = jax.vmap(partial(_axial_bars, step.structure))(y, vn)
         ab = jax.vjp(lambda sub: jax.vmap(lambda sub: step.axial(rebuilt(sub)))(sub), sub)[1]
         sub_bar = [u + v for u, v in zip(sub_bar, ab((a_bar + a_axial, b_bar + b_axial))[0], strict=True)]
         if adv_params:
             adv = jax.vjp(lambda sub: jax.vmap(lambda sub, v, s: advance(rebuilt(sub), v, s))(sub, vnext, sn), sub)[1]
             sub_bar = [u + v for u, v in zip(sub_bar, adv(ls1)[0], strict=True)]
-        return lam, sub_bar, stim_bar
+        return sub_bar, stim_bar
 
     def chunk_steps(batch: int) -> int:  # the backward pass's chunk: ``recompute``, or a multiple of STATE_STRIDE
         if recompute:
@@ -318,22 +347,22 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
 
         body = partial(one_step, args)
 
-        def block(carry, stim_b):  # k steps: v stored after each, the states before the first only
+        def block(carry, stim_b):  # k steps: the v entering each (one output per phase), the states of the first
             states = flat(carry[1])
             samples, vs = [], []
             for j in range(k):
                 carry, (sample, v, _) = body(carry, stim_b[j])
                 samples.append(sample)
                 vs.append(v)
-            return carry, (jnp.stack(samples), jnp.stack(vs), states)
+            return carry, (jnp.stack(samples), vs, states)
 
         def start_only(carry, stim_c):  # a chunk to be rerun: only its start is stored
             start = (carry[0], flat(carry[1]))
             carry, (part, _, _) = lax.scan(body, carry, stim_c)
             return carry, (part, start)
 
-        # Residuals: v of every step and the states of every k-th (or, with recompute, both at each chunk's
-        # start only) up to ``first``; every step's v and states after it (fewer than a chunk).
+        # Residuals: v of every step (in k phases) and the states of every k-th (or, with recompute, both at each
+        # chunk's start only) up to ``first``; every step's v and states after it (fewer than a chunk).
         carry, samples, vs, ss = carry0, [], None, None
         if first and recompute:
             carry, (part, (vs, ss)) = lax.scan(start_only, carry, stim[:first].reshape((first // size, size)
@@ -364,35 +393,46 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         stim_bars = []
         if steps > first:  # the last steps (fewer than a chunk), the latest, first
             vnext = jnp.concatenate([vs_rest[1:], v_end[None]])
-            lam, bar, stim_bar = chunk(args, lam, vs_rest, ss_rest, vnext, stim[first:], samples_bar[first:])
+            lam, bar, (stim_bar,) = chunk(args, lam, [(vs_rest, ss_rest, vnext, stim[first:], samples_bar[first:])])
             sub_bar = [u + v.sum(0) for u, v in zip(sub_bar, bar, strict=True)]
             stim_bars.append(stim_bar)
         if chunks:
-            if not recompute:
-                vs = vs.reshape((chunks, size, n))  # (blocks, k, n) in order
+            # Without recompute, the stored v come in k phases (v of steps k b + p, p < k), and a chunk's steps
+            # are taken phase by phase: the states of phase p follow from those of phase p - 1 in one
+            # node-by-node kernel, with no interleaving of phases in memory.
+            if recompute:
+                vs = [vs]
+                after = vs[0][1:]
+            else:
+                vs = [x.reshape((chunks, size // k, n)) for x in vs]
                 ss = [x.reshape((chunks, size // k, n)) for x in ss]
+                after = vs[0][1:, 0]
             # v just after each chunk: the next chunk's first, then the rest's first (or the last v)
-            v_after = jnp.concatenate([(vs[1:] if recompute else vs[1:, 0]),
-                                       vs_rest[:1] if steps > first else v_end[None]])
+            v_after = jnp.concatenate([after, vs_rest[:1] if steps > first else v_end[None]])
             by_chunk = lambda x: x[:first].reshape((chunks, size) + x.shape[1:])  # noqa: E731
 
             def outer(carry, c):
                 lam, per_step = carry
-                vn, starts, after, stim_c, lo_c = c
-                if recompute:  # rerun the chunk from its start
-                    start = (vn, jax.tree_util.tree_unflatten(state_def, starts), carry0[2])
+                vps, starts, after, stim_c, lo_c = c
+                if recompute:  # rerun the chunk from its start: one phase
+                    start = (vps[0], jax.tree_util.tree_unflatten(state_def, starts), carry0[2])
                     _, (_, vn, sn) = lax.scan(partial(one_step, args), start, stim_c)
-                else:  # the states inside each block of k steps, from its first (all blocks at once)
-                    v_in = vn.reshape((size // k, k, n))
-                    sn = [starts]
-                    for j in range(1, k):
-                        sn.append(jax.vmap(advance, (None, 0, 0))(args, v_in[:, j], sn[-1]))
-                    sn = [jnp.stack(x, axis=1).reshape((size, n)) for x in zip(*sn, strict=True)]
-                vnext = jnp.concatenate([vn[1:], after[None]])
-                lam, bar, stim_bar = chunk(args, lam, vn, sn, vnext, stim_c, lo_c)
+                    phases = [(vn, sn, jnp.concatenate([vn[1:], after[None]]), stim_c, lo_c)]
+                else:  # the states of each phase from the previous phase's (all blocks at once)
+                    phased = lambda x, p: x.reshape((size // k, k) + x.shape[1:])[:, p]  # noqa: E731
+                    sn, phases = starts, []
+                    for p in range(k):
+                        if p:
+                            sn = jax.vmap(advance, (None, 0, 0))(args, vps[p], sn)
+                        vnext = vps[p + 1] if p + 1 < k else jnp.concatenate([vps[0][1:], after[None]])
+                        phases.append((vps[p], sn, vnext, phased(stim_c, p), phased(lo_c, p)))
+                lam, bar, stim_bar = chunk(args, lam, phases)
+                if perturbed["stim"]:  # back in time order
+                    stim_bar = jnp.stack(stim_bar, axis=1).reshape((size,) + stim.shape[1:])
                 return (lam, [u + v for u, v in zip(per_step, bar, strict=True)]), stim_bar
 
-            per_step = [jnp.zeros((size,) + x.shape, x.dtype) for x in sub_bar]
+            rows = size if recompute else size // k
+            per_step = [jnp.zeros((rows,) + x.shape, x.dtype) for x in sub_bar]
             xs = (vs, ss, v_after, by_chunk(stim), by_chunk(samples_bar))
             (lam, per_step), stim_main = lax.scan(outer, (lam, per_step), xs, reverse=True)
             sub_bar = [u + v.sum(0) for u, v in zip(sub_bar, per_step, strict=True)]
