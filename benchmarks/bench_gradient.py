@@ -11,8 +11,8 @@ step, 100 ms at dt 0.025. Every measurement runs in a fresh subprocess (peak RSS
 
 The gradient is measured twice: as is, and with ``GLIBC_TUNABLES=glibc.malloc.hugetlb=1`` (Linux, glibc
 2.35 or later), which lets malloc back XLA's large buffers with transparent huge pages. XLA:CPU allocates
-the ~120 MB of a gradient's temporaries afresh on every call, and without huge pages the kernel zeroes
-them page by page (about 31,000 page faults per call on the bench cell, against 300 with them).
+a gradient's temporaries afresh on every call, and without huge pages the kernel zeroes them page by page
+(about 22,000 page faults per call on the bench cell, against 400 with them).
 
     python benchmarks/bench_gradient.py [--quick]
 """

@@ -91,7 +91,7 @@ def test_adjoint_matches_step_by_step_gradient(chunk, monkeypatch):
     assert float(jnp.abs(got[0]["coupled"]["rate"]).max()) > 0 and float(jnp.abs(got[3])) > 0
 
 
-@pytest.mark.parametrize("stride", [1, 2, 3])
+@pytest.mark.parametrize("stride", [1, 2, 3, 4])
 def test_adjoint_of_conductances_alone(stride, monkeypatch):
     """Only inputs that the states' update does not read (so the recursion keeps no state cotangents), and
     states stored every ``stride`` steps (recomputed in between) with chunks of 12 and a rest of 4."""
