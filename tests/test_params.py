@@ -49,7 +49,8 @@ def test_set_takes_traced_values(cell):
     count = cell.get("hh.gnabar", "somatic").size
 
     def listed(scale):
-        return cell.set("hh.gnabar", [scale * 0.01 * (i + 1) for i in range(count)], on="somatic").params["hh"]["gnabar"]
+        values = [scale * 0.01 * (i + 1) for i in range(count)]
+        return cell.set("hh.gnabar", values, on="somatic").params["hh"]["gnabar"]
 
     np.testing.assert_allclose(np.asarray(jax.jit(listed)(3.0)), listed(3.0), rtol=1e-15)
     assert float(jax.grad(lambda s: jnp.sum(listed(s)))(3.0)) == pytest.approx(0.01 * count * (count + 1) / 2)
