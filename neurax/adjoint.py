@@ -44,7 +44,8 @@ computation has more than 8 and they share no memory (a toy, a one-kernel loop b
 0.334 s), but computing the next chunk's coefficients alongside a chunk's recursion was slower (0.319 -> 0.365
 s; again with the next chunk prepared into a carry that a barrier orders after the present chunk's use of it:
 0.297 -> 0.328 s): XLA copies the carried coefficients every iteration and does not run the recursion beside
-the other kernels.
+the other kernels. Two chunks per loop iteration, with nothing carried, was slower too (0.284 -> 0.300 s): in
+the profile no kernel ever ran beside a recursion.
 
 The one requirement on mechanisms and stimuli: each node's outputs depend on that node's inputs only
 (true of density mechanisms, capacitance and point current clamps).
