@@ -91,6 +91,8 @@ class Step:
         advance: ``(args, v_new, states) -> states``, node by node.
         axial: ``args -> (a, b)``, the tree's coupling coefficients.
         record: the recorded nodes.
+        state_nodes: the node of every element of each state array (a pytree like the states; ``None``
+            where a state array holds one value per node of the tree).
     """
 
     structure: TreeStructure
@@ -98,6 +100,7 @@ class Step:
     advance: Callable
     axial: Callable
     record: np.ndarray
+    state_nodes: object = None
 
     def __call__(self, args, v, states, stim_k):
         """``(v_new, states_new)`` after one step from ``(v, states)``."""
@@ -140,14 +143,36 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
     def advance(args, v, s):
         return flat(step.advance(args, v, jax.tree_util.tree_unflatten(state_def, s)))
 
+    # The node of each element of each state (None: one per node of the tree), and for coupled states of
+    # different instances, where the other state's instance at the same node sits.
+    nodes = (jax.tree_util.tree_leaves(step.state_nodes, is_leaf=lambda x: x is None or isinstance(x, np.ndarray))
+             if step.state_nodes is not None else [None] * n_states)
+    nodes = [None if k is None or (k.size == n and np.array_equal(k, np.arange(n))) else np.asarray(k)
+             for k in nodes]
+
+    def at_nodes(x, g):  # the per-node array x (nodes last) at the instances of state g
+        return x if nodes[g] is None else x[..., nodes[g]]
+
+    def to_nodes(x, g, like):  # state g's per-instance values added onto a per-node array like ``like``
+        return like + x if nodes[g] is None else like.at[..., nodes[g]].add(x)
+
     # Which coefficients can be non-zero (from the step's jaxpr, once per trace).
-    example = [jnp.zeros(n, carry0[0].dtype)] * (1 + n_states)
+    example = [jnp.zeros(n, carry0[0].dtype)] + [jnp.zeros(x.shape, x.dtype) for x in flat(states0)]
     stim_k = stim[0] if stim.shape[0] else jnp.zeros(stim.shape[1:], stim.dtype)
     asm_deps = _dependencies(lambda v, *s: assemble(args, v, list(s), stim_k), *example)
     adv_deps = _dependencies(lambda v, *s: advance(args, v, list(s)), *example)
     asm_inputs = sorted(set().union(*asm_deps))  # 0 is v, 1 + g state g
     couplings = [(h, g) for h in range(n_states) for g in range(n_states) if 1 + g in adv_deps[h]]
     slopes = [g for g in range(n_states) if 0 in adv_deps[g]]
+    transfer = {}  # (h, g) -> for each instance of g, the instance of h at its node (-1: none)
+    for h, g in couplings:
+        if h != g and not (nodes[h] is nodes[g] or (nodes[h] is not None and nodes[g] is not None
+                                                    and np.array_equal(nodes[h], nodes[g]))):
+            nh = np.arange(n) if nodes[h] is None else nodes[h]
+            ng = np.arange(n) if nodes[g] is None else nodes[g]
+            where = np.full(n, -1, np.int64)
+            where[nh] = np.arange(nh.size)
+            transfer[h, g] = where[ng]
     # States that no new state depends on together share one derivative evaluation (hh's three gates
     # each depend on their own state only: one evaluation gives all three diagonal terms).
     colours: list[list[int]] = []
@@ -203,9 +228,9 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         # lookups within the kernel that packs them into one complex number.
         inputs = own_copy([vnext, *sn], -1)
         fn = lambda *u: adv(args, u[0], list(u[1:]))  # noqa: E731
-        zero = jnp.zeros_like(x)
-        slope = derivative(fn, inputs, [0]) if slopes else [zero] * n_states
-        diag, coef["cross"] = [zero] * n_states, {}
+        zeros = [jnp.zeros_like(u) for u in sn]
+        slope = derivative(fn, inputs, [0]) if slopes else list(zeros)
+        diag, coef["cross"] = list(zeros), {}
         for colour in colours:
             ds = derivative(fn, inputs, [1 + g for g in colour])
             for h, g in couplings:
@@ -215,7 +240,7 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
                     else:
                         coef["cross"][h, g] = ds[h]
         coef["sd"] = [lax.complex(s, t) for s, t in zip(slope, diag, strict=True)]
-        coef["asm"] = [asm_of.get(1 + g, zero) for g in range(n_states)]
+        coef["asm"] = [at_nodes(asm_of[1 + g], g) if 1 + g in asm_of else zeros[g] for g in range(n_states)]
         return coef
 
     def recursion(args, lam, coefs, los, keep_ls):
@@ -239,15 +264,18 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
                     mu = mu + jnp.where(node == int(r), lo_k[j], 0.0)
             else:  # lo_k: those cotangents on every node
                 mu = lv + lo_k
-            for sd_g, ls_g in zip(sd_k, ls, strict=True):
-                mu = mu + sd_g.real * ls_g
+            for g, (sd_g, ls_g) in enumerate(zip(sd_k, ls, strict=True)):
+                mu = to_nodes(sd_g.real * ls_g, g, mu)
             y = _solve(step.structure, "auto", d_k, b, a, mu)  # A^T y = mu
             ls_new = []
             for g in range(n_states):
-                acc = asm_k[g] * y + sd_k[g].imag * ls[g]
+                acc = asm_k[g] * at_nodes(y, g) + sd_k[g].imag * ls[g]
                 for (h, g2), c_hg in cross_k.items():
                     if g2 == g:
-                        acc = acc + c_hg * ls[h]
+                        term = c_hg * ls[h]
+                        if (h, g) in transfer:
+                            term = term.at[transfer[h, g]].get(mode="fill", fill_value=0.0)
+                        acc = acc + term
                 ls_new.append(acc)
             return (lvy_k * y, ls_new), (y, ls if keep_ls else None)
 
@@ -319,7 +347,8 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
     def chunk_steps(batch: int) -> int:  # the backward pass's chunk: ``recompute``, or a multiple of STATE_STRIDE
         if recompute:
             return int(recompute)
-        per_step = batch * n * carry0[0].dtype.itemsize * (8 + 3 * n_states + len(couplings))
+        sizes = [x.size for x in flat(carry0[1])]
+        per_step = batch * carry0[0].dtype.itemsize * (8 * n + 3 * sum(sizes) + sum(sizes[h] for h, _ in couplings))
         size = int(np.clip(CHUNK_BYTES // max(1, per_step), *CHUNK_STEPS))
         return max(STATE_STRIDE, size - size % STATE_STRIDE)
 
@@ -406,7 +435,7 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
                 after = vs[0][1:]
             else:
                 vs = [x.reshape((chunks, size // k, n)) for x in vs]
-                ss = [x.reshape((chunks, size // k, n)) for x in ss]
+                ss = [x.reshape((chunks, size // k) + x.shape[1:]) for x in ss]
                 after = vs[0][1:, 0]
             # v just after each chunk: the next chunk's first, then the rest's first (or the last v)
             v_after = jnp.concatenate([after, vs_rest[:1] if steps > first else v_end[None]])

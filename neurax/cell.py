@@ -15,11 +15,19 @@ Parameters (``cell.params``):
 * ``cm`` (uF/cm^2) per node (0 at the zero-area end nodes);
 * ``Ra`` (ohm cm) per section;
 * ``radius_scale`` per 3-D point (multiplies the reconstructed diameters);
-* per mechanism name (``"hh"``, ``"pas"``) a dict of per-node arrays over the nodes where it is inserted.
+* per mechanism name (``"hh"``, ``"pas"``, an NMODL suffix) a dict of its RANGE parameters (one value per
+  node where it is inserted) and GLOBAL parameters (one value, a 0-d array);
+* per ion used (``"na_ion"``, ``"ca_ion"``, ...) its reversal potential and concentrations per node where the
+  ion exists (``ena``, ``nai``, ``nao``; mV and mM, NEURON's defaults) and the concentrations finitialize
+  resets them to where a mechanism writes them (``nai0``, ``nao0``; NEURON's ``nai0_na_ion``).
 
 Segment area and axial conductance are not parameters: :func:`neurax.simulate` derives them from the
 diameters, ``radius_scale`` and ``Ra`` inside the traced function with NEURON's formulas, so gradients with
 respect to geometry are exact.
+
+Parameter names: ``cm``, ``Ra``, ``radius_scale``, ``MECHANISM.PARAM`` (``"hh.gnabar"``) or NEURON's hoc
+name (``"gnabar_hh"``, a GLOBAL's ``"q10_NaT"``), an ion variable (``"ena"``, ``"cai"``) or an ion global
+(``"cai0_ca_ion"``).
 
 Regions (``on=``) are section list names (``all``, ``somatic``, ``axonal``, ``basal``, ``apical``, custom
 types such as ``dend_5``), groups made with :meth:`Cell.group`, section names (``"dend[3]"``), or lists of
@@ -31,6 +39,7 @@ Units (NEURON's): mV, ms, um, uF/cm^2 (cm), ohm cm (Ra), S/cm^2 (conductance den
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -41,6 +50,7 @@ from neurax.compartments import CompartmentTree, NsegPolicy, discretize
 from neurax.errors import LocationError, NeuraxError
 from neurax.geometry import PieceTable
 from neurax.mechanisms.base import Mechanism
+from neurax.mechanisms.ions import DEFAULTS, OTHER_DEFAULT, ion_variables
 from neurax.morphology import Morphology
 
 __all__ = ["Cell", "Region"]
@@ -59,12 +69,16 @@ class _Placement:
 
 @dataclass(frozen=True, eq=False)
 class _Structure:
-    """The static part of a cell (compared by identity, so jit retraces only for a new structure)."""
+    """The static part of a cell (compared by identity, so jit retraces only for a new structure).
+
+    ``ions`` maps each ion in use to its nodes (sorted): the nodes of every mechanism that uses it.
+    """
 
     tree: CompartmentTree
     pieces: PieceTable
     placements: tuple[_Placement, ...] = ()
     groups: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    ions: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def __hash__(self) -> int:
         return id(self)
@@ -224,15 +238,26 @@ class Cell:
         return Cell._build(replace(self._structure, groups=groups), self._params)
 
     def insert(self, mechanism: Mechanism, on: Region = "all") -> Cell:
-        """A new cell with ``mechanism`` inserted on a region, its parameter values set there.
+        """A new cell with a density mechanism inserted on a region, its parameter values set there.
+
+        The ions the mechanism uses come with it (NEURON's defaults where they are new). GLOBAL parameters
+        keep their values if the mechanism is already inserted.
 
         Args:
-            mechanism: a mechanism instance, e.g. ``HH()`` or ``Pas(g=2e-5, e=-70)``.
+            mechanism: a mechanism instance, e.g. ``HH()``, ``Pas(g=2e-5, e=-70)`` or an NMODL mechanism.
             on: the region.
         """
         if not isinstance(mechanism, Mechanism):
             raise TypeError(f"insert() needs a mechanism instance such as HH(), got {mechanism!r}")
         kind = type(mechanism)
+        if kind.kind != "density":
+            raise NeuraxError(f"{kind.name} is a {kind.kind.replace('point', 'point process')}: place it at a "
+                              "location with cell.place(...), not insert it on a region")
+        clash = next((p.mechanism for p in self._structure.placements if p.mechanism.name == kind.name
+                      and p.mechanism is not kind), None)
+        if clash is not None:
+            raise NeuraxError(f"another mechanism named {kind.name} is already inserted; mechanism names must "
+                              "be unique in a cell")
         new_nodes = self.nodes(on)
         placements = list(self._structure.placements)
         params = dict(self._params)
@@ -246,23 +271,43 @@ class Cell:
             if existing is not None:
                 column[np.searchsorted(nodes, old_nodes[keep])] = np.asarray(params[kind.name][name])[keep]
             table[name] = column
+        for name, value in kind.global_params.items():
+            table[name] = params[kind.name][name] if existing is not None else np.asarray(float(value))
         params[kind.name] = table
         placement = _Placement(mechanism=kind, nodes=nodes)
         if existing is None:
             placements.append(placement)
         else:
             placements[existing] = placement
-        return Cell._build(replace(self._structure, placements=tuple(placements)), params)
+        ions = dict(self._structure.ions)
+        for use in kind.ions:
+            ions[use.ion] = _grow_ion(params, ions.get(use.ion), nodes, use.ion)
+        return Cell._build(replace(self._structure, placements=tuple(placements), ions=ions), params)
 
-    def locate(self, name: str, on: Region = "all") -> tuple[tuple[str, ...], np.ndarray]:
+    def parameter_names(self) -> tuple[str, ...]:
+        """Every parameter name :meth:`set` accepts for this cell, in NEURON's hoc form where it has one."""
+        names = ["cm", "Ra", "radius_scale"]
+        for p in self._structure.placements:
+            mech = p.mechanism
+            names += [f"{n}_{mech.name}" for n in mech.parameter_names()]
+            names += [f"{n}_{mech.name}" for n in mech.global_params]
+        for ion in self._structure.ions:
+            v = ion_variables(ion)
+            names += [v["e"], v["i"], v["o"], f"{ion}i0_{ion}_ion", f"{ion}o0_{ion}_ion"]
+        return tuple(names)
+
+    def locate(self, name: str, on: Region = "all") -> tuple[tuple[str, ...], np.ndarray | None]:
         """Where parameter ``name`` of a region lives: its key path in :attr:`params` and the indices.
 
-        ``name`` is ``"cm"``, ``"Ra"``, ``"radius_scale"`` or ``"<mechanism>.<parameter>"`` (e.g.
-        ``"hh.gnabar"``). The indices address the parameter's array: nodes for cm, sections for Ra, 3-D
-        points for radius_scale, positions among the mechanism's nodes for mechanism parameters.
+        ``name`` is ``"cm"``, ``"Ra"``, ``"radius_scale"``, ``"<mechanism>.<parameter>"`` (``"hh.gnabar"``),
+        NEURON's hoc name (``"gnabar_hh"``), an ion variable (``"ena"``, ``"cai"``) or an ion global
+        (``"cai0_ca_ion"``). The indices address the parameter's array: nodes for cm, sections for Ra,
+        3-D points for radius_scale, positions among the mechanism's (or ion's) nodes otherwise; ``None``
+        for a GLOBAL (one value for the cell).
 
         Raises:
-            NeuraxError: unknown parameter, or a mechanism not inserted in (all of) the region.
+            NeuraxError: unknown parameter (with the near names), or a mechanism not inserted in (all of)
+                the region.
         """
         if name == "cm":
             return ("cm",), self.nodes(on)
@@ -270,21 +315,61 @@ class Cell:
             return ("Ra",), self.sections(on)
         if name == "radius_scale":
             return ("radius_scale",), self.points(on)
-        mech, _, param = name.partition(".")
-        placement = next((p for p in self._structure.placements if p.mechanism.name == mech), None)
-        if placement is None or not param:
-            inserted = ", ".join(p.mechanism.name for p in self._structure.placements) or "none"
-            raise NeuraxError(f"unknown parameter {name!r}: use cm, Ra, radius_scale or MECHANISM.PARAM "
-                              f"(mechanisms inserted: {inserted})")
-        if param not in placement.mechanism.parameter_names():
-            raise NeuraxError(f"{mech} has no parameter {param!r}; it has "
-                              f"{', '.join(placement.mechanism.parameter_names())}")
+        key = self._resolve(name)
+        if key is None:
+            raise NeuraxError(f"unknown parameter {name!r}{_suggest(name, self.parameter_names())}; use cm, Ra, "
+                              "radius_scale, MECHANISM.PARAM (e.g. hh.gnabar), a hoc name (gnabar_hh), an ion "
+                              "variable (ena, cai) or an ion global (cai0_ca_ion)")
+        group, param, scalar = key
+        if scalar:
+            if on not in ("all", ["all"], ("all",)):
+                raise NeuraxError(f"{name} is GLOBAL: one value for the whole cell, so on= cannot be {on!r}")
+            return (group, param), None
+        owner = self._structure.ions[group[:-4]] if group.endswith("_ion") and group[:-4] in self._structure.ions \
+            else next(p.nodes for p in self._structure.placements if p.mechanism.name == group)
         nodes = self.nodes(on)
-        pos = np.searchsorted(placement.nodes, nodes)
-        inside = (pos < placement.nodes.size) & (placement.nodes[np.minimum(pos, placement.nodes.size - 1)] == nodes)
+        pos = np.searchsorted(owner, nodes)
+        inside = (pos < owner.size) & (owner[np.minimum(pos, owner.size - 1)] == nodes)
         if not inside.all():
-            raise NeuraxError(f"{mech} is not inserted everywhere in region {on!r}; insert it there first")
-        return (mech, param), pos
+            what = f"ion {group[:-4]}" if group.endswith("_ion") else group
+            raise NeuraxError(f"{what} is not present everywhere in region {on!r} (insert a mechanism that "
+                              f"uses it there first)" if group.endswith("_ion") else
+                              f"{what} is not inserted everywhere in region {on!r}; insert it there first")
+        return (group, param), pos
+
+    def _resolve(self, name: str) -> tuple[str, str, bool] | None:
+        """``(params key, parameter, is_global)`` of a parameter name, or None."""
+        mechs = {p.mechanism.name: p.mechanism for p in self._structure.placements}
+        mech, dot, param = name.partition(".")
+        if dot:
+            cls = mechs.get(mech)
+            if cls is None:
+                inserted = ", ".join(mechs) or "none"
+                raise NeuraxError(f"unknown parameter {name!r}: {mech} is not inserted (mechanisms inserted: "
+                                  f"{inserted})")
+            if param in cls.parameter_names():
+                return mech, param, False
+            if param in cls.global_params:
+                return mech, param, True
+            known = (*cls.parameter_names(), *cls.global_params)
+            raise NeuraxError(f"{mech} has no parameter {param!r}{_suggest(param, known)}; it has "
+                              f"{', '.join(known) or 'none'}")
+        for ion in self._structure.ions:
+            names = ion_variables(ion)
+            if name in (names["e"], names["i"], names["o"]):
+                return f"{ion}_ion", name, False
+            for conc in ("i", "o"):
+                if name == f"{ion}{conc}0_{ion}_ion":
+                    return f"{ion}_ion", f"{ion}{conc}0", True
+        for mech_name, cls in mechs.items():
+            suffix = f"_{mech_name}"
+            if name.endswith(suffix):
+                param = name[: -len(suffix)]
+                if param in cls.parameter_names():
+                    return mech_name, param, False
+                if param in cls.global_params:
+                    return mech_name, param, True
+        return None
 
     def _where(self, key: tuple[str, ...]) -> np.ndarray:
         """Distance (um) of every element of the parameter array at ``key``."""
@@ -294,8 +379,15 @@ class Cell:
             return self.distance("sections")
         if key[0] == "radius_scale":
             return self.distance("points")
-        placement = next(p for p in self._structure.placements if p.mechanism.name == key[0])
-        return self.distance("nodes")[placement.nodes]
+        return self.distance("nodes")[self.element_nodes(key)]
+
+    def element_nodes(self, key: tuple[str, ...]) -> np.ndarray:
+        """The node of each element of a per-node parameter array (cm, a mechanism's or an ion's)."""
+        if key[0] == "cm":
+            return np.arange(self.tree.n_nodes)
+        if key[0].endswith("_ion") and key[0][:-4] in self._structure.ions:
+            return self._structure.ions[key[0][:-4]]
+        return next(p.nodes for p in self._structure.placements if p.mechanism.name == key[0])
 
     def set(self, name: str, value: float | Callable | np.ndarray, on: Region = "all") -> Cell:
         """A new cell with parameter ``name`` set on a region.
@@ -313,11 +405,19 @@ class Cell:
         from neurax._jax import jax, jnp
 
         key, index = self.locate(name, on)
-        raw = value(self._where(key)[index]) if callable(value) else value
         params = _copy_path(self._params, key)
         target = params
         for k in key[:-1]:
             target = target[k]
+        if index is None:  # a GLOBAL: one value
+            if callable(value):
+                raise NeuraxError(f"{name} is GLOBAL (one value for the cell): give a number, not a function")
+            traced = any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(value))
+            if not traced and (np.ndim(value) or not np.isfinite(float(value))):
+                raise NeuraxError(f"{name} is GLOBAL: give one finite number, got {value!r}")
+            target[key[-1]] = jnp.asarray(value, dtype=float) if traced else np.asarray(float(value))
+            return Cell._build(self._structure, params)
+        raw = value(self._where(key)[index]) if callable(value) else value
         if any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves((raw, target[key[-1]]))):
             values = jnp.broadcast_to(jnp.asarray(raw, dtype=float), index.shape)
             target[key[-1]] = jnp.asarray(target[key[-1]], dtype=float).at[index].set(values)
@@ -336,7 +436,7 @@ class Cell:
         target = self._params
         for k in key:
             target = target[k]
-        return np.asarray(target)[index]
+        return np.asarray(target) if index is None else np.asarray(target)[index]
 
     def trainable(self, spec: Mapping[str, object], transforms: Mapping[str, object] | None = None):
         """The :class:`~neurax.params.Trainable` parameters of this cell (see :mod:`neurax.params`)."""
@@ -351,6 +451,34 @@ class Cell:
     def __repr__(self) -> str:
         mechs = ", ".join(f"{m.name}@{n.size}" for m, n in self.mechanisms) or "no mechanisms"
         return f"<Cell {len(self.morphology)} sections, {self.tree.n_segments} segments; {mechs}>"
+
+
+def _suggest(name: str, names) -> str:
+    near = difflib.get_close_matches(name, list(names), n=2)
+    return f" (did you mean {' or '.join(repr(n) for n in near)}?)" if near else ""
+
+
+def _grow_ion(params: dict, old: np.ndarray | None, nodes: np.ndarray, ion: str) -> np.ndarray:
+    """The ion's node list extended by ``nodes``, its parameters in ``params`` extended with NEURON's
+    defaults for a new ion instance (existing values kept).
+    """
+    e0, ci0, co0 = DEFAULTS.get(ion, OTHER_DEFAULT)
+    names = ion_variables(ion)
+    key = f"{ion}_ion"
+    old = np.zeros(0, np.int64) if old is None else old
+    new = np.union1d(old, nodes)
+    if new.size == old.size and key in params:
+        return old
+    table = dict(params.get(key, {}))
+    for var, default in ((names["e"], e0), (names["i"], ci0), (names["o"], co0)):
+        column = np.full(new.size, default)
+        if var in table:
+            column[np.searchsorted(new, old)] = np.asarray(table[var])
+        table[var] = column
+    table.setdefault(f"{ion}i0", np.asarray(ci0))
+    table.setdefault(f"{ion}o0", np.asarray(co0))
+    params[key] = table
+    return new
 
 
 def _copy_path(params: dict, key: tuple[str, ...]) -> dict:

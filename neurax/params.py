@@ -147,7 +147,7 @@ _REVERSALS = {"e", "el", "ena", "ek"}
 class _Entry:
     key: str
     path: tuple[str, ...]
-    index: np.ndarray  # elements of the parameter array
+    index: np.ndarray | None  # elements of the parameter array (None: a GLOBAL scalar)
     slot: np.ndarray  # which trainable value each element takes
     n: int
     transform: object
@@ -180,6 +180,11 @@ class Trainable:
                 raise NeuraxError(f"{key}: sharing must be a region, Shared, PerSection, PerCompartment or ByDistance")
             region = sharing.region if isinstance(sharing.region, str) else list(sharing.region)
             path, index = cell.locate(name, region)
+            if index is None:  # a GLOBAL parameter: one value
+                if not isinstance(sharing, Shared):
+                    raise NeuraxError(f"{key}: {name} is GLOBAL (one value for the cell); train it as Shared")
+                entries.append(_Entry(key, path, None, np.zeros(1, np.int64), 1, transforms.get(key, Log())))
+                continue
             if index.size == 0:
                 raise NeuraxError(f"{key}: region {sharing.region!r} holds no elements")
             if isinstance(sharing, ByDistance):
@@ -202,8 +207,7 @@ class Trainable:
         cell = self.cell
         if path == ("radius_scale",):
             return np.searchsorted(cell.morphology.offsets, index, side="right") - 1
-        nodes = index if path == ("cm",) else next(n for m, n in cell.mechanisms if m.name == path[0])[index]
-        return cell.tree.node_section[nodes]
+        return cell.tree.node_section[cell.element_nodes(path)[index]]
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -222,7 +226,8 @@ class Trainable:
             if e.fn is not None:
                 out[e.key] = jnp.asarray(e.transform.inverse(e.init))
                 continue
-            current = _get(self.cell.params, e.path)[e.index]
+            current = _get(self.cell.params, e.path)
+            current = current.reshape(1) if e.index is None else current[e.index]
             mean = np.bincount(e.slot, weights=current, minlength=e.n) / np.bincount(e.slot, minlength=e.n)
             out[e.key] = jnp.asarray(e.transform.inverse(mean))
         return out
@@ -248,6 +253,9 @@ class Trainable:
             container = new
             for k in e.path[:-1]:
                 container = container[k]
+            if e.index is None:
+                container[e.path[-1]] = element[0]
+                continue
             base = jnp.asarray(container[e.path[-1]], dtype=values.dtype)
             container[e.path[-1]] = base.at[e.index].set(element)
         return self.cell.with_params(new)

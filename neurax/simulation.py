@@ -29,6 +29,7 @@ from neurax._jax import jax, jnp, lax
 from neurax.adjoint import Step, adjoint_scan
 from neurax.batching import cpu_batched
 from neurax.cell import Cell
+from neurax.engine import Engine
 from neurax.errors import NeuraxError
 from neurax.geometry import segment_geometry
 from neurax.solver.hines import TreeStructure
@@ -128,12 +129,12 @@ class Run:
         params = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype=dtype), cell.params)
         ctx = {"dt": jnp.asarray(dt, dtype), "celsius": jnp.asarray(celsius, dtype), "rates": rates,
                "dtype": dtype}
-        placements = cell.mechanisms
-        for mech, _ in placements:
-            ctx.update(mech().prepare(ctx))
+        engine = _engine(cell, _padding(cell.tree.n_nodes, dtype))
+        for mech in {b.mechanism for b in engine.blocks}:
+            ctx.update(mech().prepare(params[mech.name], ctx))
         # Segment area and axial conductance from the (scaled) diameters and Ra, with NEURON's formulas,
         # inside the traced function so that gradients reach geometry.
-        area, g = node_geometry(cell, params, dtype)
+        area, g, diam = node_geometry(cell, params, dtype)
         area_eq = jnp.where(area > 0, area, 100.0)
         # Stimulus currents per step (steps, n_stim), in the node equations' units.
         if len(stimuli):
@@ -160,14 +161,7 @@ class Run:
             a, b = (jnp.concatenate([x, jnp.zeros(pad, dtype)]) for x in (a, b))
             d_fixed = jnp.concatenate([d_fixed, jnp.ones(pad, dtype)])
             n += pad
-        # Mechanisms are evaluated densely on every node (zero parameters and a mask elsewhere): on CPU
-        # that is much cheaper than gathering and scattering the inserted nodes every step.
-        mechs = []
-        for mech, nodes in placements:
-            mask = np.zeros(n, bool)
-            mask[nodes] = True
-            dense = {k: jnp.zeros(n, dtype).at[nodes].set(val) for k, val in params[mech.name].items()}
-            mechs.append((mech(), mask, dense))
+        mech_args = engine.arguments(params, area, diam, dtype)
 
         def inject(rhs, stim_k):
             # A few clamps are added densely (fused with the other terms: a scatter is a kernel launch
@@ -182,22 +176,16 @@ class Run:
         static_ctx = {k: ctx[k] for k in ("rates", "dtype")}
 
         def assemble(args, v, states, stim_k):
-            d_fixed, _, _, dense, ctx_arrays = args
-            ctx = {**static_ctx, **ctx_arrays}
-            rhs = jnp.zeros_like(v)
-            d = d_fixed
-            for (mech, mask, _), p, s in zip(mechs, dense, states, strict=True):
-                i_v, g_v = mech.current_and_conductance(v, s, p, ctx)
-                rhs = rhs - jnp.where(mask, i_v, 0.0)
-                d = d + jnp.where(mask, g_v, 0.0)
-            return d, inject(rhs, stim_k)
+            d_fixed, _, _, mech_args, ctx_arrays = args
+            d, rhs = engine.currents(mech_args, v, states, {**static_ctx, **ctx_arrays})
+            return d_fixed + d, inject(rhs, stim_k)
 
         def advance(args, v, states):
-            ctx = {**static_ctx, **args[4]}
-            return tuple(mech.advance(v, s, p, ctx) for (mech, _, _), p, s in zip(mechs, args[3], states, strict=True))
+            return engine.advance(args[3], v, states, {**static_ctx, **args[4]})
 
         # The axial currents at v are added inside the solve's loops (cable_solve).
-        self.parts = Step(structure, assemble, advance, lambda args: (args[1], args[2]), rec_nodes)
+        self.parts = Step(structure, assemble, advance, lambda args: (args[1], args[2]), rec_nodes,
+                          engine.state_nodes)
 
         def step(args, carry, stim_k):
             v, states, vmax = carry
@@ -207,9 +195,9 @@ class Run:
             return (v, states, vmax), v[rec_nodes]
 
         v0 = jnp.full(n, v_init, dtype=dtype)
-        states0 = tuple(mech.init(v0, p, ctx) for mech, mask, p in mechs)
+        states0 = engine.init(mech_args, v0, ctx)
         ctx_arrays = {k: x for k, x in ctx.items() if k not in static_ctx}
-        self.args = (d_fixed, a, b, tuple(p for _, _, p in mechs), ctx_arrays)
+        self.args = (d_fixed, a, b, mech_args, ctx_arrays)
         # Where JAX differentiates the steps themselves (checkpointed(), the tests' reference), each step is
         # rematerialised in the backward pass: only the carry (v and the states) is stored per step,
         # instead of ~35 intermediate arrays (measured: 1.6 GB -> 0.2 GB and faster on 1,248 nodes).
@@ -297,7 +285,8 @@ def _scan(step, parts: Step, args, carry0, stim, recompute: int | None = None):
 
 
 def node_geometry(cell: Cell, params: dict, dtype) -> tuple:
-    """Per-node membrane area (um^2; 0 at zero-area nodes) and axial conductance to the parent (uS).
+    """Per-node membrane area (um^2; 0 at zero-area nodes), axial conductance to the parent (uS) and
+    diameter (um; 0 at zero-area nodes).
 
     Computed from the reconstructed diameters times ``params["radius_scale"]`` and ``params["Ra"]`` with
     NEURON's integration (:func:`neurax.geometry.segment_geometry`), traceable and differentiable.
@@ -310,7 +299,8 @@ def node_geometry(cell: Cell, params: dict, dtype) -> tuple:
     last = tree.seg_offsets[1:] - 1
     g = (jnp.zeros(n, dtype).at[tree.seg_node].set(geo.g.astype(dtype))
          .at[tree.end_node].set((1.0 / geo.r_right[last]).astype(dtype)))
-    return area, g
+    diam = jnp.zeros(n, dtype).at[tree.seg_node].set(geo.diam.astype(dtype))
+    return area, g, diam
 
 
 def _default_record(cell: Cell) -> str:
@@ -352,6 +342,15 @@ def _padding(n: int, dtype) -> int:
     against 1.647-1.699 s). float64 kernels of this size are not split, so they are not padded.
     """
     return (-n) % PAD_FLOAT32 if jnp.dtype(dtype) == jnp.float32 else 0
+
+
+def _engine(cell: Cell, pad: int = 0) -> Engine:
+    """The cell's :class:`~neurax.engine.Engine` for ``pad`` extra nodes (made once per cell structure)."""
+    cache = cell._structure.__dict__.setdefault("_solver", {})
+    key = f"engine+{pad}"
+    if key not in cache:
+        cache[key] = Engine(cell.mechanisms, cell.tree.n_nodes + pad)
+    return cache[key]
 
 
 def _structure(cell: Cell, pad: int = 0) -> TreeStructure:

@@ -1,20 +1,38 @@
-"""The mechanism interface: what a membrane channel (a NEURON density mechanism) must provide.
+"""The mechanism interface: what a membrane mechanism (NEURON density mechanism or point process) provides.
 
-A mechanism is a small frozen dataclass whose fields are its parameters (NEURON units, NEURON defaults).
-It declares its state names and implements three pure functions of JAX arrays, each evaluated on the
-nodes where the mechanism is inserted:
+Built-in mechanisms (:class:`~neurax.mechanisms.HH`, :class:`~neurax.mechanisms.Pas`) and mechanisms
+imported from NMODL (:mod:`neurax.nmodl`) are the same kind of object: a frozen dataclass whose fields are
+its RANGE parameters (NEURON units and defaults), with class attributes that say what it is:
 
-* :meth:`Mechanism.init` - the INITIAL block: states at the initial voltage;
-* :meth:`Mechanism.current` - the BREAKPOINT currents (mA/cm^2, outward positive) at voltage ``v``;
-* :meth:`Mechanism.advance` - the state update over one step ``dt`` (ms) with the new voltage
-  (NEURON's ``cnexp``: ``x += (1 - exp(-dt / tau)) (xinf - x)``).
+* :attr:`Mechanism.name` - NEURON's name (``insert NAME`` / ``h.NAME(seg)``);
+* :attr:`Mechanism.kind` - ``"density"`` (currents in mA/cm^2), ``"point"`` (a point process: nA at one
+  location) or ``"artificial"`` (an ARTIFICIAL_CELL, no membrane);
+* :attr:`Mechanism.states` - its own state variables;
+* :attr:`Mechanism.ions` - the ions it uses (:class:`IonUse`: which ion variables it reads and writes);
+* :attr:`Mechanism.global_params` - GLOBAL parameters with their defaults (one value per cell);
+* :attr:`Mechanism.uses` - geometry it reads per instance: ``"diam"`` (um) or ``"area"`` (um^2).
 
-The engine adds the conductance the way NEURON does, ``g = (i(v + 0.001) - i(v)) / 0.001``, so a new
-channel is one short file: parameters, states, rates and current. Each node's results must depend on
-that node's inputs only (as for every density mechanism): gradients use the per-node derivatives of
-these functions (:mod:`neurax.adjoint`). Parameters arrive as a dict of arrays
-(one value per node), states likewise; ``ctx`` carries the simulation constants (``celsius``, ``dt``,
-and whatever :meth:`Mechanism.prepare` computed once per simulation, such as rate tables).
+It implements pure functions of JAX arrays, evaluated on its instances (the nodes where it is inserted,
+one value per instance; globals are scalars):
+
+* :meth:`Mechanism.init` - the INITIAL block: states at the initial voltage (and the ion concentrations it
+  writes, e.g. ``cai``);
+* :meth:`Mechanism.current` - the BREAKPOINT currents at voltage ``v``: one array (a current that is no
+  ion's) or a dict naming each current (``{"ina": ..., "ik": ..., "il": ...}``; ion currents by the
+  names in :attr:`IonUse.write`), outward positive, mA/cm^2 (density) or nA (point process);
+* :meth:`Mechanism.advance` - the SOLVE blocks: states after one step ``ctx["dt"]`` (ms) with the new
+  voltage ``v`` (and the concentrations it writes).
+
+``p`` holds the parameters (range parameters per instance, globals as scalars) together with the ion
+variables the mechanism reads (``p["ena"]``, ``p["cai"]``, ``p["ica"]``) and the geometry in
+:attr:`uses`. ``ctx`` carries the simulation constants (``celsius`` degC, ``dt`` ms, ``t`` ms where
+needed, and what :meth:`Mechanism.prepare` computed once per simulation, such as rate tables).
+
+The engine adds the conductance the way NEURON does, ``g = (i(v + 0.001) - i(v)) / 0.001``, sums ion
+currents over the mechanisms that write them, and keeps each ion's concentrations and reversal potential
+by NEURON's rules (:mod:`neurax.mechanisms.ions`). Each instance's results must depend on that instance's
+inputs only (as for every NEURON mechanism): gradients use the per-instance derivatives of these
+functions (:mod:`neurax.adjoint`).
 """
 
 from __future__ import annotations
@@ -24,62 +42,167 @@ from typing import Any, ClassVar
 
 from neurax._jax import jax, jnp
 
-__all__ = ["Mechanism"]
+__all__ = ["Mechanism", "IonUse", "cnexp", "cnexp_step"]
+
+
+@dataclasses.dataclass(frozen=True)
+class IonUse:
+    """How a mechanism uses one ion (NMODL's ``USEION ion READ ... WRITE ... VALENCE z``).
+
+    Attributes:
+        ion: the ion's name, e.g. ``"na"``, ``"k"``, ``"ca"``.
+        read: the ion variables read: ``"ena"`` (reversal potential, mV), ``"nai"``/``"nao"``
+            (concentrations inside/outside, mM), ``"ina"`` (the ion's total current, mA/cm^2).
+        write: the ion variables written: its current ``"ina"`` and/or a concentration ``"nai"``/``"nao"``.
+        valence: the ion's charge, if the mechanism declares it.
+    """
+
+    ion: str
+    read: tuple[str, ...] = ()
+    write: tuple[str, ...] = ()
+    valence: float | None = None
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """Every variable named, read or written."""
+        return tuple(dict.fromkeys(self.read + self.write))
 
 
 @dataclasses.dataclass(frozen=True)
 class Mechanism:
-    """Base class of density mechanisms. Subclasses are frozen dataclasses of their parameters."""
+    """Base class of mechanisms. Subclasses are frozen dataclasses of their RANGE parameters."""
 
-    #: NEURON's name of the mechanism (``insert NAME``).
+    #: NEURON's name of the mechanism (SUFFIX or POINT_PROCESS name).
     name: ClassVar[str] = ""
-    #: Names of the state variables.
+    #: ``"density"``, ``"point"`` or ``"artificial"``.
+    kind: ClassVar[str] = "density"
+    #: Names of the mechanism's own state variables (not the ion concentrations it writes).
     states: ClassVar[tuple[str, ...]] = ()
-    #: Units of each parameter, for documentation and messages.
+    #: The ions used.
+    ions: ClassVar[tuple[IonUse, ...]] = ()
+    #: GLOBAL parameters and their defaults (one value per cell, NEURON hoc name ``NAME_<mechanism>``).
+    global_params: ClassVar[dict[str, float]] = {}
+    #: Geometry read per instance: ``"diam"`` (um), ``"area"`` (um^2).
+    uses: ClassVar[tuple[str, ...]] = ()
+    #: Units of each parameter, for documentation, messages and checks.
     units: ClassVar[dict[str, str]] = {}
+    #: Ion currents (``"ica"``, ...) read in the current pass (BREAKPOINT), and in INITIAL or the state pass.
+    current_reads: ClassVar[tuple[str, ...]] = ()
+    state_current_reads: ClassVar[tuple[str, ...]] = ()
+    #: Values the mechanism keeps between passes (part of :attr:`states`, recomputed by :meth:`refresh`).
+    carried: ClassVar[tuple[str, ...]] = ()
+    #: Where NEURON evaluates the mechanism among the others (its mechanism type): currents are summed and
+    #: states advanced in this order, which matters where mechanisms share an ion's concentration.
+    order: ClassVar[float] = 1000.0
 
     @classmethod
     def parameter_names(cls) -> tuple[str, ...]:
-        """The parameters (dataclass fields) of the mechanism."""
+        """The RANGE parameters (dataclass fields) of the mechanism."""
         return tuple(f.name for f in dataclasses.fields(cls))
 
     def parameters(self) -> dict[str, float]:
-        """Parameter values of this instance."""
+        """RANGE parameter values of this instance."""
         return {name: getattr(self, name) for name in self.parameter_names()}
 
-    def prepare(self, ctx: dict[str, Any]) -> dict[str, Any]:
-        """Per-simulation precomputation (e.g. rate tables at ``ctx['celsius']``); returns extra context."""
+    @classmethod
+    def ion_reads(cls) -> tuple[str, ...]:
+        """Every ion variable read (``"ena"``, ``"cai"``, ...)."""
+        return tuple(var for use in cls.ions for var in use.read)
+
+    @classmethod
+    def ion_writes(cls) -> tuple[str, ...]:
+        """Every ion variable written (``"ina"``, ``"cai"``, ...)."""
+        return tuple(var for use in cls.ions for var in use.write)
+
+    @classmethod
+    def writes_concentration(cls) -> bool:
+        """Whether the mechanism writes an ion concentration (NEURON then runs it before the others)."""
+        return any(var in (f"{u.ion}i", f"{u.ion}o") for u in cls.ions for var in u.write)
+
+    def prepare(self, p: dict, ctx: dict[str, Any]) -> dict[str, Any]:
+        """Per-simulation precomputation (e.g. rate tables at ``ctx['celsius']``); returns extra context.
+
+        ``p`` holds the global parameters (scalars).
+        """
         return {}
 
     def init(self, v, p: dict, ctx: dict) -> dict:
-        """States at voltage ``v`` (mV) after ``finitialize``."""
+        """States (and written concentrations) at voltage ``v`` (mV) after ``finitialize``."""
         return {}
 
     def current(self, v, s: dict, p: dict, ctx: dict):
-        """Membrane current density (mA/cm^2) at voltage ``v`` with states ``s``."""
+        """Membrane current at voltage ``v``: an array, or a dict of named currents (see the module docstring)."""
         raise NotImplementedError
 
     def current_and_conductance(self, v, s: dict, p: dict, ctx: dict):
-        """``(i, g)``: the current and NEURON's ``g = (i(v + 0.001) - i(v)) / 0.001`` (mS/cm^2 per mV).
+        """``(currents, g)``: the currents at ``v`` (as :meth:`current` returns them) and NEURON's
+        ``g = (i(v + 0.001) - i(v)) / 0.001`` of their sum.
 
-        Mechanisms whose current is linear in ``v`` for fixed states may return the slope directly
-        (it equals the difference quotient to rounding).
+        Mechanisms whose current is linear in ``v`` for fixed states may return the slope directly (it
+        equals the difference quotient to rounding).
         """
+        shifted = total_current(self.current(v + 0.001, s, p, ctx))
         i_v = self.current(v, s, p, ctx)
-        return i_v, (self.current(v + 0.001, s, p, ctx) - i_v) / 0.001
+        return i_v, (shifted - total_current(i_v)) / 0.001
 
     def advance(self, v, s: dict, p: dict, ctx: dict) -> dict:
-        """States after one step of ``ctx['dt']`` ms, given the new voltage ``v``."""
+        """States (and written concentrations) after one step of ``ctx['dt']`` ms, given the new voltage ``v``."""
         return s
+
+    def refresh(self, v, s: dict, p: dict, ctx: dict) -> dict:
+        """The :attr:`carried` values after the current pass at ``v`` (none for most mechanisms)."""
+        return {}
+
+
+def total_current(currents):
+    """The sum of a mechanism's currents (an array, or a dict of named arrays summed in order)."""
+    if isinstance(currents, dict):
+        values = list(currents.values())
+        total = values[0]
+        for value in values[1:]:
+            total = total + value
+        return total
+    return currents
 
 
 def cnexp(x, xinf, tau, dt):
     """NEURON's ``cnexp`` update for ``x' = (xinf - x) / tau``: ``x + (1 - exp(-dt / tau)) (xinf - x)``.
 
-    NMODL writes the target as ``-(xinf / tau) / (-1 / tau)``, which differs from ``xinf`` by an ulp at
-    most; two divisions per state are not worth that (the traces still agree to ~1e-10 mV).
+    nocmodl writes the target as ``-(xinf / tau) / (-1 / tau)``, which differs from ``xinf`` by an ulp at
+    most; two divisions per state are not worth that (the traces still agree to ~1e-10 mV). The NMODL
+    importer steps equations of this form with this same function.
     """
     return x + (1.0 - jnp.exp(dt * -_reciprocal(tau))) * (xinf - x)
+
+
+def cnexp_step(f, x, dt):
+    """Nocmodl's ``cnexp`` step of ``x' = f(x)`` for ``f`` linear in ``x``: ``x + (1 - exp(dt a)) (-b / a - x)``
+    with ``a = df/dx`` (nocmodl's symbolic derivative; here a JVP, the same expression) and ``b = f(0)``.
+
+    The NMODL importer steps equations of other forms than ``(xinf - x) / tau`` (:func:`cnexp`) with it.
+    """
+    a = jax.jvp(f, (x,), (jnp.ones_like(x),))[1]
+    b = f(jnp.zeros_like(x))
+    return _cnexp_ab(x, a, b, dt)
+
+
+@jax.custom_jvp
+def _cnexp_ab(x, a, b, dt):
+    """``x + (1 - exp(dt a)) (-b / a - x)``, with a derivative rule that costs a few products per node."""
+    return x + (1.0 - jnp.exp(dt * a)) * (-b / a - x)
+
+
+@_cnexp_ab.defjvp
+def _cnexp_ab_jvp(primals, tangents):
+    x, a, b, dt = primals
+    tx, ta, tb, tdt = tangents
+    e = jnp.exp(dt * a)
+    c = -b / a
+    y = x + (1.0 - e) * (c - x)
+    # y = e x + (1 - e) c: dy = e dx + (1 - e) dc + (x - c) de, dc = -(db + c da) / a, de = e (dt da + a ddt)
+    dc = -(tb + c * ta) / a
+    de = e * (dt * ta + a * tdt)
+    return y, e * tx + (1.0 - e) * dc + (x - c) * de
 
 
 @jax.custom_jvp

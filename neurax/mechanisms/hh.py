@@ -12,35 +12,40 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from neurax._jax import jnp
-from neurax.mechanisms.base import Mechanism, cnexp
+import numpy as np
+
+from neurax._jax import jax, jnp
+from neurax.mechanisms.base import IonUse, Mechanism, cnexp
 
 __all__ = ["HH"]
 
 _TABLE_MIN, _TABLE_MAX, _TABLE_N = -100.0, 100.0, 200
 
 
-def _vtrap(x, y):
+def _vtrap(x, y, xp=jnp):
     """``x / (exp(x/y) - 1)``, with hh.mod's series near x = 0."""
     ratio = x / y
-    small = jnp.abs(ratio) < 1e-6
-    safe = jnp.where(small, 1.0, x)
-    return jnp.where(small, y * (1.0 - ratio / 2.0), safe / (jnp.exp(safe / y) - 1.0))
+    small = xp.abs(ratio) < 1e-6
+    safe = xp.where(small, 1.0, x)
+    return xp.where(small, y * (1.0 - ratio / 2.0), safe / (xp.exp(safe / y) - 1.0))
 
 
-def _rates(v, celsius):
-    """minf, mtau, hinf, htau, ninf, ntau at voltage ``v`` (mV) and temperature ``celsius`` (degC)."""
+def _rates(v, celsius, xp=jnp):
+    """minf, mtau, hinf, htau, ninf, ntau at voltage ``v`` (mV) and temperature ``celsius`` (degC).
+
+    ``xp`` is numpy for tables at a known temperature (the C library's exp, as NEURON's) or jax.numpy.
+    """
     q10 = 3.0 ** ((celsius - 6.3) / 10.0)
-    alpha = 0.1 * _vtrap(-(v + 40.0), 10.0)
-    beta = 4.0 * jnp.exp(-(v + 65.0) / 18.0)
+    alpha = 0.1 * _vtrap(-(v + 40.0), 10.0, xp)
+    beta = 4.0 * xp.exp(-(v + 65.0) / 18.0)
     total = alpha + beta
     mtau, minf = 1.0 / (q10 * total), alpha / total
-    alpha = 0.07 * jnp.exp(-(v + 65.0) / 20.0)
-    beta = 1.0 / (jnp.exp(-(v + 35.0) / 10.0) + 1.0)
+    alpha = 0.07 * xp.exp(-(v + 65.0) / 20.0)
+    beta = 1.0 / (xp.exp(-(v + 35.0) / 10.0) + 1.0)
     total = alpha + beta
     htau, hinf = 1.0 / (q10 * total), alpha / total
-    alpha = 0.01 * _vtrap(-(v + 55.0), 10.0)
-    beta = 0.125 * jnp.exp(-(v + 65.0) / 80.0)
+    alpha = 0.01 * _vtrap(-(v + 55.0), 10.0, xp)
+    beta = 0.125 * xp.exp(-(v + 65.0) / 80.0)
     total = alpha + beta
     ntau, ninf = 1.0 / (q10 * total), alpha / total
     return minf, mtau, hinf, htau, ninf, ntau
@@ -64,9 +69,9 @@ def _table_lookup(table, v):
                  for t, dt in zip(values, diffs, strict=True))
 
 
-def _build_table(values):
+def _build_table(values, xp=jnp):
     """Six value and six difference columns from the rates at the 201 grid voltages."""
-    diffs = tuple(jnp.concatenate([t[1:] - t[:-1], jnp.zeros(1, t.dtype)]) for t in values)
+    diffs = tuple(xp.concatenate([t[1:] - t[:-1], xp.zeros(1, t.dtype)]) for t in values)
     return tuple(values), diffs
 
 
@@ -74,33 +79,44 @@ def _build_table(values):
 class HH(Mechanism):
     """Hodgkin-Huxley sodium, potassium and leak channels, as NEURON's ``hh``.
 
+    The sodium and potassium currents use the ``na`` and ``k`` ions: their reversal potentials are the
+    ions' ``ena`` (50 mV) and ``ek`` (-77 mV), set with ``cell.set("ena", ...)`` as in NEURON.
+
     Attributes:
         gnabar: sodium conductance density (S/cm^2), default 0.12.
         gkbar: potassium conductance density (S/cm^2), default 0.036.
         gl: leak conductance density (S/cm^2), default 0.0003.
         el: leak reversal potential (mV), default -54.3.
-        ena: sodium reversal potential (mV), default 50.
-        ek: potassium reversal potential (mV), default -77.
     """
 
     gnabar: float = 0.12
     gkbar: float = 0.036
     gl: float = 0.0003
     el: float = -54.3
-    ena: float = 50.0
-    ek: float = -77.0
 
     name: ClassVar[str] = "hh"
     states: ClassVar[tuple[str, ...]] = ("m", "h", "n")
-    units: ClassVar[dict[str, str]] = {"gnabar": "S/cm2", "gkbar": "S/cm2", "gl": "S/cm2", "el": "mV",
-                                       "ena": "mV", "ek": "mV"}
+    ions: ClassVar[tuple[IonUse, ...]] = (IonUse("na", ("ena",), ("ina",)), IonUse("k", ("ek",), ("ik",)))
+    units: ClassVar[dict[str, str]] = {"gnabar": "S/cm2", "gkbar": "S/cm2", "gl": "S/cm2", "el": "mV"}
+    order: ClassVar[float] = 17.0  # NEURON's type number of hh
 
-    def prepare(self, ctx):
+    def prepare(self, p, ctx):
         """Build the rate table at the simulation temperature (when rates are tabulated)."""
         if ctx.get("rates", "table") != "table":
             return {}
-        v = _TABLE_MIN + jnp.arange(_TABLE_N + 1, dtype=ctx["dtype"]) * ((_TABLE_MAX - _TABLE_MIN) / _TABLE_N)
-        return {"hh_table": _build_table(_rates(v, ctx["celsius"]))}
+        # nocmodl's grid, x accumulated from -100 by += dx; at a known temperature the table is computed with
+        # numpy (the C library's exp, as NEURON's: the same table bit for bit), else traced
+        v = np.empty(_TABLE_N + 1)
+        x, dx = _TABLE_MIN, (_TABLE_MAX - _TABLE_MIN) / _TABLE_N
+        for k in range(_TABLE_N + 1):
+            v[k] = x
+            x += dx
+        try:
+            celsius = float(ctx["celsius"])
+        except (TypeError, jax.errors.ConcretizationTypeError):
+            return {"hh_table": _build_table(_rates(jnp.asarray(v, ctx["dtype"]), ctx["celsius"]))}
+        table = _build_table(_rates(v, celsius, np), np)
+        return {"hh_table": jax.tree_util.tree_map(lambda t: jnp.asarray(t, ctx["dtype"]), table)}
 
     def _rates(self, v, ctx):
         if "hh_table" in ctx:
@@ -113,19 +129,12 @@ class HH(Mechanism):
         return {"m": minf, "h": hinf, "n": ninf}
 
     def current(self, v, s, p, ctx):
-        """Ina + ik + il (mA/cm^2)."""
+        """Ina, ik and il (mA/cm^2). NEURON's slope is the difference quotient of their sum between
+        ``v + 0.001`` and ``v`` (the base class's), which agrees with the analytic one only to rounding.
+        """
         m, h, n = s["m"], s["h"], s["n"]
-        ina = p["gnabar"] * m * m * m * h * (v - p["ena"])
-        ik = p["gkbar"] * n * n * n * n * (v - p["ek"])
-        return ina + ik + p["gl"] * (v - p["el"])
-
-    def current_and_conductance(self, v, s, p, ctx):
-        """The current and its slope: hh is linear in v for fixed m, h, n."""
-        m, h, n = s["m"], s["h"], s["n"]
-        gna = p["gnabar"] * m * m * m * h
-        gk = p["gkbar"] * n * n * n * n
-        i = gna * (v - p["ena"]) + gk * (v - p["ek"]) + p["gl"] * (v - p["el"])
-        return i, gna + gk + p["gl"]
+        return {"ina": p["gnabar"] * m * m * m * h * (v - p["ena"]), "ik": p["gkbar"] * n * n * n * n * (v - p["ek"]),
+                "il": p["gl"] * (v - p["el"])}
 
     def advance(self, v, s, p, ctx):
         """Cnexp step of m, h, n with the rates at the new voltage."""

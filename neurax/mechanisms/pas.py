@@ -24,6 +24,7 @@ class Pas(Mechanism):
 
     name: ClassVar[str] = "pas"
     units: ClassVar[dict[str, str]] = {"g": "S/cm2", "e": "mV"}
+    order: ClassVar[float] = 4.0  # NEURON's type number of pas (before the ions)
 
     def current(self, v, s, p, ctx):
         """``g (v - e)`` in mA/cm^2."""

@@ -1,0 +1,441 @@
+"""Mechanisms from NMODL files: :func:`load_mod` and the :class:`NmodlMechanism` classes it makes.
+
+A ``.mod`` file becomes a class like :class:`~neurax.mechanisms.HH`: a frozen dataclass whose fields are the
+RANGE parameters (with the file's defaults), inserted with ``cell.insert(Kv(gbar=0.01), on="somatic")``,
+its parameters set and trained by their NEURON names (``"Kv.gbar"``), under ``jit``, ``vmap`` and ``grad``.
+
+NEURON's passes map onto the mechanism interface (:mod:`neurax.mechanisms.base`):
+
+* :meth:`~NmodlMechanism.init`: INITIAL (after the engine has initialised the ions), including
+  ``SOLVE ... STEADYSTATE``;
+* :meth:`~NmodlMechanism.current`: BREAKPOINT without its SOLVE statements (nrn_cur), returning each
+  current (the engine forms NEURON's ``g`` from ``v + 0.001`` and ``v``);
+* :meth:`~NmodlMechanism.advance`: the SOLVE statements of BREAKPOINT (nrn_state) by their METHOD; a
+  mechanism without currents (a calcium pool) runs its whole BREAKPOINT here, as nocmodl arranges it;
+* :meth:`~NmodlMechanism.refresh`: values that BREAKPOINT assigns and a later pass reads before assigning
+  them itself (*carried* values: NEURON keeps them in the mechanism's memory between passes; here they
+  are states, recomputed by the current pass at the end of each step).
+
+Tables (TABLE) are built once per simulation in :meth:`~NmodlMechanism.prepare`, at the simulation's
+``celsius`` and global parameters (traced, so gradients reach them).
+"""
+
+from __future__ import annotations
+
+import difflib
+import keyword
+import os
+import re
+from collections.abc import Iterable
+from typing import ClassVar
+
+from neurax._jax import jnp
+from neurax.mechanisms.base import Mechanism
+from neurax.nmodl import syntax as S
+from neurax.nmodl.errors import NmodlError
+from neurax.nmodl.interpret import Frame, Interpreter
+from neurax.nmodl.lexer import read_source
+from neurax.nmodl.model import MechanismModel, analyze
+from neurax.nmodl.parser import parse
+from neurax.nmodl.solvers import degrees, solve_block, steady_state
+
+__all__ = ["NmodlMechanism", "build", "load_mod", "load_mods", "FIRST_USER_TYPE"]
+
+#: NEURON's type number of the first mechanism nrnivmodl loads (after the built-ins).
+FIRST_USER_TYPE = 24
+
+
+class NmodlMechanism(Mechanism):
+    """Base of the classes made from ``.mod`` files (see the module docstring)."""
+
+    #: The analysed file.
+    model: ClassVar[MechanismModel]
+    #: Whether TABLEs are used (NEURON's ``usetable_<name>``).
+    usetable: ClassVar[bool] = True
+    #: The source text of the file (a model file embeds it).
+    source: ClassVar[str] = ""
+    #: RANGE parameters and their defaults, in declaration order.
+    defaults: ClassVar[dict[str, float]] = {}
+    #: The CONDUCTANCE hints of BREAKPOINT (NEURON then uses their sum as the slope).
+    hints: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, **values: float) -> None:
+        unknown = [k for k in values if k not in self.defaults]
+        if unknown:
+            raise NmodlError(f"{self.name} has no RANGE parameter {unknown[0]!r}{_suggest(unknown[0], self.defaults)}"
+                             f" (its parameters: {', '.join(self.defaults) or 'none'})")
+        object.__setattr__(self, "_values", {**self.defaults, **{k: float(v) for k, v in values.items()}})
+
+    @classmethod
+    def parameter_names(cls) -> tuple[str, ...]:
+        """The RANGE parameters."""
+        return tuple(cls.defaults)
+
+    def parameters(self) -> dict[str, float]:
+        """RANGE parameter values of this instance."""
+        return dict(self._values)
+
+    def __getattr__(self, name: str):
+        values = self.__dict__.get("_values", {})
+        if name in values:
+            return values[name]
+        raise AttributeError(name)
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in self._values.items() if v != self.defaults[k]}
+        return f"{type(self).__name__}({', '.join(f'{k}={v:g}' for k, v in changed.items())})"
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and self._values == other._values
+
+    def __hash__(self) -> int:
+        return hash((type(self), tuple(self._values.items())))
+
+    # -- environment ------------------------------------------------------------------------------------
+    def _env(self, v, s: dict, p: dict, ctx: dict) -> dict:
+        model = self.model
+        env: dict = dict(model.constants)
+        for name, var in model.variables.items():
+            if var.kind in ("assigned", "local", "ion") and name not in env:
+                env[name] = [0.0] * var.size if var.size else 0.0
+        env.update(p)
+        env.update(s)
+        env["v"] = v
+        env["dt"] = ctx["dt"]
+        env["celsius"] = ctx["celsius"]
+        env["t"] = ctx.get("t", 0.0)
+        env["secondorder"] = 0.0
+        return env
+
+    def _interpreter(self, ctx: dict) -> Interpreter:
+        tables = ctx.get("tables", {}).get(self.name) if self.usetable and ctx.get("rates", "table") == "table" \
+            else None
+        return Interpreter(self.model, tables)
+
+    def _out(self, env: dict, names: Iterable[str]) -> dict:
+        return {name: env[name] for name in names}
+
+    # -- the passes -------------------------------------------------------------------------------------
+    def prepare(self, p: dict, ctx: dict) -> dict:
+        """The TABLEs at this simulation's ``celsius`` and global parameters."""
+        if not self.usetable or ctx.get("rates", "table") != "table" or not _has_tables(self.model):
+            return {}
+        env = self._env(0.0, {}, {k: (x[0] if getattr(x, "ndim", 0) else x) for k, x in p.items()}, ctx)
+        tables = Interpreter(self.model).build_tables(env)
+        return {"tables": {**ctx.get("tables", {}), self.name: tables}}
+
+    def init(self, v, p, ctx):
+        """States after INITIAL (nocmodl starts every state at 0 unless INITIAL sets it)."""
+        model = self.model
+        zeros = jnp.zeros_like(v)
+        s = {name: zeros + (model.variables[name].default or 0.0) for name in model.states}  # 0 or START
+        s.update({name: zeros for name in self.carried})
+        env = self._env(v, s, p, ctx)
+        interp = self._interpreter(ctx)
+        if model.initial is not None:
+            frame = Frame(env)
+            for stmt in model.initial.body:
+                if isinstance(stmt, S.Solve):
+                    self._initial_solve(interp, stmt, frame)
+                else:
+                    interp.statement(stmt, frame)
+        return self._out(env, model.states + self.carried + model.ion_states)
+
+    def _initial_solve(self, interp: Interpreter, stmt: S.Solve, frame: Frame) -> None:
+        model = self.model
+        if stmt.block in model.procedures:
+            interp.inline(model.procedures[stmt.block], [], frame)
+            return
+        block = model.derivatives.get(stmt.block) or model.kinetics[stmt.block]
+        steady_state(interp, block, frame)
+
+    def current(self, v, s, p, ctx):
+        """The currents of BREAKPOINT at ``v`` (ELECTRODE_CURRENTs with the sign of a membrane current)."""
+        model = self.model
+        env = self._env(v, s, p, ctx)
+        interp = self._interpreter(ctx)
+        frame = Frame(env)
+        for stmt in model.breakpoint.body:
+            if not isinstance(stmt, S.Solve):
+                interp.statement(stmt, frame)
+        return {cur: -env[cur] if cur in model.electrode else env[cur] for cur in model.currents}
+
+    def current_and_conductance(self, v, s, p, ctx):
+        """The currents and NEURON's slope: ``(i(v + 0.001) - i(v)) / 0.001``; with CONDUCTANCE hints, one
+        evaluation and the sum of the hinted conductances, as nocmodl generates it.
+        """
+        if not self.hints:
+            return super().current_and_conductance(v, s, p, ctx)
+        model = self.model
+        env = self._env(v, s, p, ctx)
+        frame = Frame(env)
+        interp = self._interpreter(ctx)
+        for stmt in model.breakpoint.body:
+            if not isinstance(stmt, S.Solve):
+                interp.statement(stmt, frame)
+        g = env[self.hints[0]]
+        for name in self.hints[1:]:
+            g = g + env[name]
+        currents = {cur: -env[cur] if cur in model.electrode else env[cur] for cur in model.currents}
+        return currents, g
+
+    def advance(self, v, s, p, ctx):
+        """The SOLVE statements of BREAKPOINT by their methods (the whole BREAKPOINT for a pool)."""
+        model = self.model
+        env = self._env(v, s, p, ctx)
+        interp = self._interpreter(ctx)
+        frame = Frame(env)
+        if model.breakpoint is not None:
+            body = model.breakpoint.body
+            for stmt in body:
+                if isinstance(stmt, S.Solve):
+                    self._solve(interp, stmt, frame)
+            if not model.has_current_pass:  # nocmodl runs the rest after the SOLVEs, in the state pass
+                for stmt in body:
+                    if not isinstance(stmt, S.Solve):
+                        interp.statement(stmt, frame)
+        return self._out(env, model.states + self.carried + model.ion_states)
+
+    def _solve(self, interp: Interpreter, stmt: S.Solve, frame: Frame) -> None:
+        model = self.model
+        if stmt.block in model.procedures:
+            interp.inline(model.procedures[stmt.block], [], frame)
+            return
+        block = model.derivatives.get(stmt.block) or model.kinetics[stmt.block]
+        solve_block(interp, block, stmt.method, frame, _linearity(model, block))
+
+    def refresh(self, v, s, p, ctx):
+        """The carried values after the current pass at ``v``."""
+        if not self.carried:
+            return {}
+        model = self.model
+        env = self._env(v, s, p, ctx)
+        interp = self._interpreter(ctx)
+        frame = Frame(env)
+        for stmt in model.breakpoint.body:
+            if not isinstance(stmt, S.Solve):
+                interp.statement(stmt, frame)
+        return self._out(env, self.carried)
+
+
+def _suggest(name: str, names) -> str:
+    near = difflib.get_close_matches(name, list(names), n=1)
+    return f" (did you mean {near[0]!r}?)" if near else ""
+
+
+_LINEARITY: dict[int, dict] = {}
+
+
+def _linearity(model: MechanismModel, block: S.NamedBlock) -> dict:
+    key = id(block)
+    if key not in _LINEARITY:
+        _LINEARITY[key] = degrees(model, block.body, model.states + model.ion_states)
+    return _LINEARITY[key]
+
+
+def _has_tables(model: MechanismModel) -> bool:
+    return any(isinstance(s, S.Table) for b in (*model.functions.values(), *model.procedures.values())
+               for s in b.body)
+
+
+# -- which assigned values must be carried between passes ---------------------------------------------------
+
+
+def _flow(model: MechanismModel, stmts, local: set, written: set, cache: dict) -> tuple[set, set, set]:
+    """``(read before written, definitely written, possibly written)`` of non-local names in ``stmts``."""
+    reads: set = set()
+    maybe: set = set()
+    written = set(written)
+    callables = {**model.functions, **model.procedures}
+    local = set(local)
+
+    def expr_reads(e) -> set:
+        out: set = set()
+        if isinstance(e, S.Var):
+            if e.name not in local and e.name not in written:
+                out.add(e.name)
+            if e.index is not None:
+                out |= expr_reads(e.index)
+        elif isinstance(e, S.Call):
+            for a in e.args:
+                out |= expr_reads(a)
+            if e.name in callables:
+                r, w, m = _callee(e.name)
+                out |= r - written
+                written.update(w)
+                maybe.update(m)
+        elif isinstance(e, S.Unary):
+            out |= expr_reads(e.operand)
+        elif isinstance(e, S.Binary):
+            out |= expr_reads(e.left) | expr_reads(e.right)
+        return out
+
+    def _callee(name: str):
+        if name not in cache:
+            cache[name] = (set(), set(), set())  # recursion guard
+            block = callables[name]
+            own = {a for a, _ in block.args} | ({name} if block.kind == "FUNCTION" else set())
+            cache[name] = _flow(model, block.body, own, set(), cache)
+        return cache[name]
+
+    for stmt in stmts:
+        if isinstance(stmt, S.Local):
+            local.update(n for n, _ in stmt.names)
+        elif isinstance(stmt, S.Assign):
+            reads |= expr_reads(stmt.value)
+            if stmt.target.index is not None:
+                reads |= expr_reads(stmt.target.index)
+            if stmt.prime:
+                reads |= {stmt.target.name} - local - written
+            if stmt.target.name not in local:
+                written.add(stmt.target.name)
+                maybe.add(stmt.target.name)
+        elif isinstance(stmt, S.If):
+            reads |= expr_reads(stmt.cond)
+            r1, w1, m1 = _flow(model, stmt.then, local, written, cache)
+            r2, w2, m2 = _flow(model, stmt.orelse, local, written, cache)
+            reads |= r1 | r2
+            written |= w1 & w2
+            maybe |= m1 | m2
+        elif isinstance(stmt, (S.Block, S.FromLoop)):
+            inner = local | ({stmt.var} if isinstance(stmt, S.FromLoop) else set())
+            r, w, m = _flow(model, stmt.body, inner, written, cache)
+            reads |= r
+            maybe |= m
+            if isinstance(stmt, S.Block):
+                written |= w
+        elif isinstance(stmt, S.CallStmt):
+            reads |= expr_reads(stmt.call)
+        elif isinstance(stmt, S.Reaction):
+            for e in [*(sp for _, sp in stmt.lhs + stmt.rhs), *(r for r in stmt.rates if r is not None)]:
+                reads |= expr_reads(e)
+        elif isinstance(stmt, S.Solve):
+            target = model.derivatives.get(stmt.block) or model.kinetics.get(stmt.block)
+            if target is not None:
+                r, w, m = _flow(model, target.body, local, written, cache)
+                reads |= r
+                written |= w
+                maybe |= m
+            elif stmt.block in callables:
+                reads |= expr_reads(S.Call(stmt.block, (), stmt.line))
+    return reads, written, maybe
+
+
+def _passes(model: MechanismModel) -> tuple[tuple, tuple, tuple]:
+    """The statements of the current pass, the state pass and INITIAL."""
+    bp = model.breakpoint.body if model.breakpoint else ()
+    if model.has_current_pass:
+        return (tuple(s for s in bp if not isinstance(s, S.Solve)), tuple(s for s in bp if isinstance(s, S.Solve)),
+                model.initial.body if model.initial else ())
+    return (), bp, model.initial.body if model.initial else ()
+
+
+def current_reads(model: MechanismModel) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The ion currents read ``(in the current pass, in INITIAL or the state pass)``."""
+    names = {f"i{u.ion}" for u in model.ions if f"i{u.ion}" in u.read}
+    if not names:
+        return (), ()
+    cache: dict = {}
+    current, state, initial = _passes(model)
+    r_cur = _flow(model, current, set(), set(), cache)[0]
+    r_other = _flow(model, state, set(), set(), cache)[0] | _flow(model, initial, set(), set(), cache)[0]
+    return tuple(sorted(names & r_cur)), tuple(sorted(names & r_other))
+
+
+def carried_values(model: MechanismModel) -> tuple[str, ...]:
+    """Assigned values that a pass reads before assigning them and that some pass assigns.
+
+    Raises:
+        NmodlError: BREAKPOINT reads a value before assigning it that only BREAKPOINT assigns (it would
+            depend on NEURON evaluating BREAKPOINT twice per step).
+    """
+    cache: dict = {}
+    assigned = {n for n, v in model.variables.items() if v.kind in ("assigned", "local")}
+    current, state, initial = _passes(model)
+    r_cur, _, m_cur = _flow(model, current, set(), set(), cache)
+    r_state, _, m_state = _flow(model, state, set(), set(), cache)
+    _, _, m_init = _flow(model, initial, set(), set(), cache)
+    written = m_cur | m_state | m_init
+    carried = ((r_cur | r_state) & written & assigned)
+    self_fed = (r_cur & m_cur & assigned) - m_state - m_init
+    if self_fed:
+        name = sorted(self_fed)[0]
+        raise NmodlError(f"BREAKPOINT reads {name} before assigning it, and only BREAKPOINT assigns it: the "
+                         "result would depend on NEURON evaluating BREAKPOINT twice per step, which neurax "
+                         "does not reproduce", model.path, model.breakpoint.line)
+    return tuple(sorted(carried))
+
+
+# -- building classes -------------------------------------------------------------------------------------
+
+
+def build(model: MechanismModel, order: float = FIRST_USER_TYPE, source: str = "") -> type[NmodlMechanism]:
+    """The mechanism class of an analysed file; ``order`` is its NEURON type number (execution order)."""
+    for name in model.states:
+        if model.variables[name].size:
+            raise NmodlError(f"STATE arrays ({name}[{model.variables[name].size}]) are not supported", model.path,
+                             model.variables[name].line)
+    carried = carried_values(model)
+    class_name = re.sub(r"\W", "_", model.name)
+    if not class_name.isidentifier() or keyword.iskeyword(class_name):
+        class_name = f"M_{class_name}"
+    cls = type(class_name, (NmodlMechanism,), {"__module__": __name__})
+    cls.defaults = {name: float(model.variables[name].default or 0.0) for name in model.range_params}
+    cls.name = model.name
+    cls.kind = model.kind
+    cls.states = tuple(model.states) + carried
+    cls.carried = carried
+    cls.ions = model.ions
+    cls.global_params = {name: float(model.variables[name].default or 0.0) for name in model.global_params}
+    cls.uses = model.uses
+    cls.units = {name: var.unit for name, var in model.variables.items()
+                 if var.unit and (name in model.range_params or name in model.global_params)}
+    cls.order = float(order)
+    cls.current_reads, cls.state_current_reads = current_reads(model)
+    cls.hints = tuple(st.name for st in (model.breakpoint.body if model.breakpoint else ())
+                      if isinstance(st, S.Conductance))
+    cls.model = model
+    cls.source = source
+    cls.__doc__ = (f"The NMODL mechanism {model.name} ({model.kind}) from {model.path}"
+                   + (f": {model.title}" if model.title else "") + ".")
+    return cls
+
+
+def load_mod(path: str, order: float = FIRST_USER_TYPE) -> type[NmodlMechanism]:
+    """Read, check and build the mechanism of one ``.mod`` file.
+
+    Raises:
+        NmodlError: the file cannot be read, does not parse, or uses what neurax does not support
+            (``FILE:LINE: ...``).
+    """
+    if not os.path.isfile(path):
+        raise NmodlError("no such file", path)
+    text = read_source(path)
+    return build(analyze(parse(text, path)), order, text)
+
+
+def load_mods(paths: Iterable[str]) -> dict[str, type[NmodlMechanism]]:
+    """The mechanisms of ``.mod`` files and folders (every ``*.mod`` in a folder, in nrnivmodl's order: byte
+    order of the names), by NEURON name. Type numbers follow that order, as nrnivmodl assigns them.
+
+    Raises:
+        NmodlError: a bad file, or two files defining the same mechanism name.
+    """
+    files: list[str] = []
+    for path in paths:
+        if os.path.isdir(path):
+            found = sorted(f for f in os.listdir(path) if f.endswith(".mod"))
+            if not found:
+                raise NmodlError("the folder holds no .mod files", path)
+            files.extend(os.path.join(path, f) for f in found)
+        else:
+            files.append(path)
+    out: dict[str, type[NmodlMechanism]] = {}
+    where: dict[str, str] = {}
+    for k, path in enumerate(files):
+        cls = load_mod(path, order=FIRST_USER_TYPE + k)
+        if cls.name in out:
+            raise NmodlError(f"mechanism {cls.name} is defined twice (also in {where[cls.name]})", path)
+        out[cls.name] = cls
+        where[cls.name] = path
+    return out
