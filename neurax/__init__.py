@@ -36,6 +36,14 @@ _EXPORTS = {
     "ByDistance": "neurax.params",
     "Bounded": "neurax.params",
     "Identity": "neurax.params",
+    "load_mod": "neurax.nmodl.mechanism",
+    "load_mods": "neurax.nmodl.mechanism",
+    "NmodlError": "neurax.nmodl.errors",
+    "IonUse": "neurax.mechanisms.base",
+    "load_model": "neurax.port",
+    "from_neuron": "neurax.port",
+    "port": "neurax.port",
+    "Model": "neurax.port",
     "NeuraxError": "neurax.errors",
     "MorphologyError": "neurax.errors",
     "MorphologyRepairWarning": "neurax.errors",
@@ -59,7 +67,10 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from neurax.io import load
     from neurax.mechanisms import HH, Mechanism, Pas
+    from neurax.mechanisms.base import IonUse
     from neurax.morphology import Location, Morphology, Section
+    from neurax.nmodl.errors import NmodlError
+    from neurax.nmodl.mechanism import load_mod, load_mods
     from neurax.params import (
         Bounded,
         ByDistance,
@@ -71,13 +82,14 @@ if TYPE_CHECKING:  # pragma: no cover
         Shared,
         Trainable,
     )
+    from neurax.port import Model, from_neuron, load_model, port
     from neurax.simulation import Solution, simulate
     from neurax.stimuli import IClamp
 
 
 def __getattr__(name: str):
-    if name == "fit":  # the fitting module (losses and the optimisation loop)
-        return importlib.import_module("neurax.fit")
+    if name in ("fit", "channels"):  # the fitting module; the channel library
+        return importlib.import_module(f"neurax.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'neurax' has no attribute {name!r}")

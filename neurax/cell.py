@@ -61,10 +61,17 @@ Region = str | Sequence[str]
 
 @dataclass(frozen=True, eq=False)
 class _Placement:
-    """Where one mechanism is inserted: its class and the (segment) nodes it covers, sorted."""
+    """Where one mechanism is: its class and its nodes (a density mechanism's, sorted; a point process's,
+    one per instance in the order they were placed, repeated where several share a node).
+    """
 
     mechanism: type[Mechanism]
     nodes: np.ndarray
+
+    @property
+    def point(self) -> bool:
+        """Whether this is a point process (instances at locations, not a density on regions)."""
+        return self.mechanism.kind != "density"
 
 
 @dataclass(frozen=True, eq=False)
@@ -284,6 +291,44 @@ class Cell:
             ions[use.ion] = _grow_ion(params, ions.get(use.ion), nodes, use.ion)
         return Cell._build(replace(self._structure, placements=tuple(placements), ions=ions), params)
 
+    def place(self, mechanism: Mechanism, location: str) -> Cell:
+        """A new cell with a point process (an NMODL POINT_PROCESS) at a location, e.g. ``"soma[0](0.5)"``.
+
+        Several instances of a point process may share a location. Their parameters are set for all
+        instances (or those in a region) with :meth:`set`, as ``"NAME.param"`` or ``"param_NAME"``.
+        """
+        if not isinstance(mechanism, Mechanism):
+            raise TypeError(f"place() needs a mechanism instance, got {mechanism!r}")
+        kind = type(mechanism)
+        if kind.kind == "density":
+            raise NeuraxError(f"{kind.name} is a density mechanism: insert it on a region with cell.insert(...)")
+        if kind.kind == "artificial":
+            raise NeuraxError(f"{kind.name} is an ARTIFICIAL_CELL (no membrane): it belongs to a network, not a "
+                              "cell")
+        node = self.tree.node_of(location)
+        placements = list(self._structure.placements)
+        params = dict(self._params)
+        existing = next((k for k, p in enumerate(placements) if p.mechanism is kind), None)
+        if existing is None and any(p.mechanism.name == kind.name for p in placements):
+            raise NeuraxError(f"another mechanism named {kind.name} is already in the cell")
+        old = placements[existing].nodes if existing is not None else np.zeros(0, np.int64)
+        nodes = np.concatenate([old, [node]]).astype(np.int64)
+        table = dict(params.get(kind.name, {}))
+        for name, value in mechanism.parameters().items():
+            table[name] = np.concatenate([np.asarray(table.get(name, np.zeros(0)), dtype=float), [float(value)]])
+        for name, value in kind.global_params.items():
+            table.setdefault(name, np.asarray(float(value)))
+        params[kind.name] = table
+        placement = _Placement(mechanism=kind, nodes=nodes)
+        if existing is None:
+            placements.append(placement)
+        else:
+            placements[existing] = placement
+        ions = dict(self._structure.ions)
+        for use in kind.ions:
+            ions[use.ion] = _grow_ion(params, ions.get(use.ion), np.unique(nodes), use.ion)
+        return Cell._build(replace(self._structure, placements=tuple(placements), ions=ions), params)
+
     def parameter_names(self) -> tuple[str, ...]:
         """Every parameter name :meth:`set` accepts for this cell, in NEURON's hoc form where it has one."""
         names = ["cm", "Ra", "radius_scale"]
@@ -325,6 +370,9 @@ class Cell:
             if on not in ("all", ["all"], ("all",)):
                 raise NeuraxError(f"{name} is GLOBAL: one value for the whole cell, so on= cannot be {on!r}")
             return (group, param), None
+        placement = next((p for p in self._structure.placements if p.mechanism.name == group), None)
+        if placement is not None and placement.point:  # the instances located in the region
+            return (group, param), np.flatnonzero(np.isin(placement.nodes, self.nodes(on)))
         owner = self._structure.ions[group[:-4]] if group.endswith("_ion") and group[:-4] in self._structure.ions \
             else next(p.nodes for p in self._structure.placements if p.mechanism.name == group)
         nodes = self.nodes(on)

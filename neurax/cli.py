@@ -74,13 +74,24 @@ def _parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulate", help="simulate a cell exactly as NEURON's fixed-step method would",
                          description="Simulate a morphology with NEURON's fixed-step backward Euler. Without FILE, "
                          "runs the bundled demo cell and protocol and writes neurax-demo.npz and neurax-demo.png.")
-    _add_cell_arguments(sim, "morphology file (default: the bundled demo cell and protocol)", defaults=False)
-    sim.add_argument("--mechanism", choices=("hh", "pas"), default="hh", help="inserted everywhere (default hh)")
-    sim.add_argument("--celsius", type=float, default=6.3, help="temperature, degC (6.3)")
-    sim.add_argument("--v-init", type=float, default=-65.0, help="initial voltage, mV (-65)")
-    sim.add_argument("--dt", type=_positive_float, default=0.025, help="time step, ms (0.025)")
-    sim.add_argument("--tstop", type=float, default=None, help="simulated time, ms (100 for the demo, else 5)")
-    sim.add_argument("--rates", choices=("table", "exact"), default="table", help="hh rates: NEURON's table or exact")
+    _add_cell_arguments(sim, "morphology file, or a model file from 'neurax port' (default: the bundled demo cell "
+                        "and protocol)", defaults=False)
+    sim.add_argument("--mod", action="append", default=None, metavar="PATH",
+                     help="a .mod file or a folder of them (repeatable): their mechanisms become available by their "
+                     "NEURON names")
+    sim.add_argument("--mechanism", action="append", default=None, metavar="NAME",
+                     help="insert this density mechanism on every section: hh, pas or one of --mod's (repeatable; "
+                     "default hh)")
+    sim.add_argument("--param", action="append", default=None, metavar="NAME=VALUE",
+                     help="set a parameter by its NEURON hoc name on every section that has it, e.g. gnabar_hh=0.2, "
+                     "e_pas=-70, cm=2, ena=50, cai0_ca_ion=1e-4, a GLOBAL such as q10_NaT (repeatable)")
+    sim.add_argument("--celsius", type=float, default=None, help="temperature, degC (6.3; a model file's own)")
+    sim.add_argument("--v-init", type=float, default=None, help="initial voltage, mV (-65; a model file's own)")
+    sim.add_argument("--dt", type=_positive_float, default=None, help="time step, ms (0.025; a model file's own)")
+    sim.add_argument("--tstop", type=float, default=None,
+                     help="simulated time, ms (100 for the demo, a model file's own, else 5)")
+    sim.add_argument("--rates", choices=("table", "exact"), default=None,
+                     help="rate TABLEs as NEURON uses them (table, the default) or the exact formulas")
     sim.add_argument("--iclamp", action="append", default=None, metavar="'SEC(X),DELAY,DUR,AMP'",
                      help="current clamp (nA); repeatable")
     sim.add_argument("--record", action="append", default=None, metavar="'SEC(X)'",
@@ -88,6 +99,24 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--out", help="write t and one array per --record to this .npz")
     sim.add_argument("--plot", help="write a PNG of the traces and the morphology coloured by peak voltage")
     sim.add_argument("--float32", action="store_true", help="single precision (less exact, about 20%% faster)")
+
+    port = sub.add_parser("port", help="run a NEURON script and write the model it builds to a model file",
+                          description="Run SCRIPT (.hoc or .py, in its own folder) in NEURON with the mechanisms of "
+                          "every --mod path compiled by nrnivmodl, and write everything that then exists (sections, "
+                          "geometry, mechanisms with every segment's parameters, ions, point processes, celsius, "
+                          "v_init, dt, tstop) to one self-contained model file that 'neurax simulate MODEL.json' runs "
+                          "without NEURON. Needs NEURON (pip install 'neurax[neuron]').")
+    port.add_argument("script", help="the NEURON script (.hoc or .py)")
+    port.add_argument("--mod", action="append", default=[], metavar="PATH", help=".mod file or folder (repeatable)")
+    port.add_argument("--out", required=True, metavar="MODEL.json", help="the model file to write")
+
+    mod = sub.add_parser("mod", help="describe what a .mod file defines (or why neurax cannot use it)",
+                         description="Read an NMODL file as neurax's importer does and print what it defines: its "
+                         "kind, the ions it reads and writes, its parameters with defaults and units, its states and "
+                         "how they are integrated. A file neurax cannot use fails with exit code 2 and "
+                         "'neurax: error: FILE:LINE: ...'.")
+    mod.add_argument("file", help="the .mod file")
+    mod.add_argument("--json", metavar="OUT", help="also write the description as JSON ('-' for stdout)")
     return parser
 
 
@@ -116,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
             return _inspect(args)
         if args.command == "simulate":
             return _simulate(args)
+        if args.command == "mod":
+            return _mod(args)
+        if args.command == "port":
+            return _port(args)
     except NeuraxError as err:
         print(f"neurax: error: {err}", file=sys.stderr)
         return 2
@@ -161,55 +194,55 @@ def _simulate(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from neurax.cell import Cell
-    from neurax.compartments import DLambda
-    from neurax.errors import MorphologyRepairWarning
-    from neurax.io import load
-    from neurax.mechanisms import HH, Pas
-    from neurax.simulation import Run
     from neurax.stimuli import IClamp
 
+    t0 = time.perf_counter()
     demo = args.file is None
     defaults = DEMO if demo else {}
     path = args.file or str(DEMO_CELL)
-    d_lambda = args.d_lambda if args.d_lambda is not None else (None if args.nseg else defaults.get("d_lambda"))
-    policy = DLambda(d_lambda) if d_lambda is not None else (args.nseg or 1)
-    Ra = args.Ra if args.Ra is not None else defaults.get("Ra", 35.4)
-    cm = args.cm if args.cm is not None else 1.0
-    tstop = args.tstop if args.tstop is not None else defaults.get("tstop", 5.0)
+    is_model = path.endswith(".json")
     clamps = [IClamp.parse(text) for text in (args.iclamp if args.iclamp is not None else defaults.get("iclamp", []))]
-    record = args.record or defaults.get("record")
     out, plot = args.out or defaults.get("out"), args.plot or defaults.get("plot")
     for option, target in (("--out", out), ("--plot", plot)):
         _check_writable(option, target)
-
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MorphologyRepairWarning)
-        morph = load(path, strict=args.strict)
-    cell = Cell(morph, policy, Ra=Ra, cm=cm).insert(HH() if args.mechanism == "hh" else Pas())
+    params = [_parse_param(text) for text in args.param or []]
+    if is_model:
+        jobs, settings, describe = _model_jobs(args, path, clamps, params)
+    else:
+        jobs, settings, describe = _morphology_jobs(args, path, defaults, clamps, params)
     t_load = time.perf_counter() - t0
     import jax.numpy as jnp
 
-    run = Run(cell, clamps, record, tstop=tstop, dt=args.dt, v_init=args.v_init, celsius=args.celsius,
-              rates=args.rates, dtype=jnp.float32 if args.float32 else jnp.float64, peak=True)
-    timings: dict = {}
-    solution = run.finish(run.chunked(progress=sys.stderr.isatty() or run.steps >= 40000, timings=timings))
-    v = np.asarray(solution.v)
-    t = np.asarray(solution.t)
-    spikes = [int(np.count_nonzero((trace[1:] >= -20.0) & (trace[:-1] < -20.0))) for trace in v]
+    from neurax.simulation import Run
+
+    dtype = jnp.float32 if args.float32 else jnp.float64
+    traces, peaks, timings = {}, [], {"compile": 0.0, "run": 0.0}
+    t = None
+    for cell, cell_clamps, record in jobs:
+        run = Run(cell, cell_clamps, record, peak=True, dtype=dtype, **settings)
+        done: dict = {}
+        solution = run.finish(run.chunked(progress=sys.stderr.isatty() or run.steps >= 40000, timings=done))
+        timings["compile"] += done["compile"]
+        timings["run"] += done["run"]
+        t = np.asarray(solution.t)
+        for name, trace in zip(run.record, np.asarray(solution.v), strict=True):
+            traces[name] = trace
+        peaks.append((cell, solution, np.asarray(done["carry"][2])))
     print(f"{path}{' (demo protocol)' if demo else ''}")
-    print(f"  {len(morph)} sections, {cell.tree.n_segments} compartments ({cell.tree.n_nodes} nodes); "
-          f"{args.mechanism} everywhere; {_policy_text_sim(policy, Ra, cm)}")
-    print(f"  {run.steps} steps of {args.dt:g} ms to {t[-1]:g} ms at {args.celsius:g} degC, rates {args.rates}, "
-          f"{'float32' if args.float32 else 'float64'}")
-    for clamp in clamps:
-        print(f"  IClamp {clamp.location}: {clamp.amp:g} nA from {clamp.delay:g} ms for {clamp.dur:g} ms")
-    for name, trace, count in zip(run.record, v, spikes, strict=True):
+    for line in describe:
+        print(f"  {line}")
+    print(f"  {len(t) - 1} steps of {settings['dt']:g} ms to {t[-1]:g} ms at {settings['celsius']:g} degC, rates "
+          f"{settings['rates']}, {'float32' if args.float32 else 'float64'}")
+    for _, cell_clamps, _ in jobs:
+        for clamp in cell_clamps:
+            print(f"  IClamp {clamp.location}: {float(clamp.amp):g} nA from {float(clamp.delay):g} ms for "
+                  f"{float(clamp.dur):g} ms")
+    for name, trace in traces.items():
+        count = int(np.count_nonzero((trace[1:] >= -20.0) & (trace[:-1] < -20.0)))
         print(f"  {name:<20} spikes (-20 mV crossings) {count:3d}  v {trace.min():8.3f} ..  {trace.max():8.3f} mV")
-    print(f"  time: load+discretise {t_load:.2f} s, compile {timings['compile']:.2f} s, run {timings['run']:.2f} s")
+    print(f"  time: load+set-up {t_load:.2f} s, compile {timings['compile']:.2f} s, run {timings['run']:.2f} s")
     if out:
-        np.savez(out, t=t, **{name: trace for name, trace in zip(run.record, v, strict=True)})
+        np.savez(out, t=t, **traces)
         print(f"  wrote {out}")
     if plot:
         try:
@@ -218,12 +251,214 @@ def _simulate(args: argparse.Namespace) -> int:
             print("  (no figure: pip install 'neurax[plot]' for matplotlib)")
         else:
             try:
-                plot_simulation(solution, cell, plot, peak=np.asarray(timings["carry"][2]),
-                                title=f"{os.path.basename(path)}: {args.mechanism}, {len(clamps)} IClamp(s)")
+                cell, solution, peak = peaks[0]
+                plot_simulation(solution, cell, plot, peak=peak,
+                                title=f"{os.path.basename(path)}: {describe[-1]}, {len(clamps)} IClamp(s)")
                 print(f"  wrote {plot}")
             except ImportError:
                 print("  (no figure: pip install 'neurax[plot]' for matplotlib)")
     return 0
+
+
+def _morphology_jobs(args, path: str, defaults: dict, clamps: list, params: list):
+    """A morphology file with ``--mechanism`` everywhere: one cell to simulate."""
+    from neurax.cell import Cell
+    from neurax.compartments import DLambda
+    from neurax.errors import MorphologyRepairWarning
+    from neurax.io import load
+
+    d_lambda = args.d_lambda if args.d_lambda is not None else (None if args.nseg else defaults.get("d_lambda"))
+    policy = DLambda(d_lambda) if d_lambda is not None else (args.nseg or 1)
+    Ra = args.Ra if args.Ra is not None else defaults.get("Ra", 35.4)
+    cm = args.cm if args.cm is not None else 1.0
+    available = _mechanisms(args.mod or [])
+    names = args.mechanism or ["hh"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MorphologyRepairWarning)
+        morph = load(path, strict=args.strict)
+    cell = Cell(morph, policy, Ra=Ra, cm=cm)
+    for name in names:
+        cell = cell.insert(_mechanism(name, available)())
+    for name, value in params:
+        cell = cell.set(name, value)
+    settings = {"tstop": args.tstop if args.tstop is not None else defaults.get("tstop", 5.0),
+                "dt": args.dt if args.dt is not None else 0.025,
+                "v_init": args.v_init if args.v_init is not None else -65.0,
+                "celsius": args.celsius if args.celsius is not None else 6.3,
+                "rates": args.rates or "table"}
+    describe = [f"{len(morph)} sections, {cell.tree.n_segments} compartments ({cell.tree.n_nodes} nodes); "
+                f"{_policy_text_sim(policy, Ra, cm)}", " + ".join(names) + " everywhere"]
+    return [(cell, clamps, args.record or defaults.get("record"))], settings, describe
+
+
+def _model_jobs(args, path: str, clamps: list, params: list):
+    """A model file (``neurax port``): its cells with their clamps, the settings it holds unless overridden."""
+    from neurax.errors import NeuraxError
+    from neurax.port import load_model
+
+    for option, given in (("--mechanism", args.mechanism), ("--mod", args.mod), ("--nseg", args.nseg),
+                          ("--d-lambda", args.d_lambda), ("--Ra", args.Ra), ("--cm", args.cm)):
+        if given is not None:
+            raise NeuraxError(f"{option} does not apply to a model file (it has its own cells; change them with "
+                              "--param NAME=VALUE, or in the file)")
+    model = load_model(path)
+    cells = list(model.cells)
+    for name, value in params:
+        hits = 0
+        for k, cell in enumerate(cells):
+            try:
+                cells[k] = cell.set(name, value)
+                hits += 1
+            except NeuraxError:
+                continue
+        if not hits:
+            raise NeuraxError(f"--param {name}: no cell of {path} has that parameter everywhere")
+    extra: list[list] = [[] for _ in cells]
+    for clamp in clamps:
+        extra[model.cell_of(clamp.location)].append(clamp)
+    record = args.record or [f"{cell.morphology[0].name}(0.5)" for cell in cells]
+    by_cell: dict[int, list[str]] = {}
+    for loc in record:
+        by_cell.setdefault(model.cell_of(loc), []).append(loc)
+    jobs = [(cells[k], [*model.stimuli[k], *extra[k]], locs) for k, locs in by_cell.items()]
+    settings = {key: getattr(args, key) if getattr(args, key) is not None else model.settings[key]
+                for key in ("tstop", "dt", "v_init", "celsius", "rates")}
+    n_comp = sum(cell.tree.n_segments for cell in cells)
+    mechs = sorted({m.name for cell in cells for m, _ in cell.mechanisms})
+    describe = [f"{len(cells)} cell(s), {sum(len(c.morphology) for c in cells)} sections, {n_comp} compartments",
+                "model " + " + ".join(mechs)]
+    return jobs, settings, describe
+
+
+def _mechanisms(paths: list[str]) -> dict:
+    """The mechanisms available by name: hh, pas and those of the ``--mod`` paths."""
+    from neurax.mechanisms import HH, Pas
+    from neurax.nmodl.mechanism import load_mods
+
+    available = {"hh": HH, "pas": Pas}
+    for name, cls in load_mods(paths).items() if paths else ():
+        if name in available:
+            from neurax.errors import NeuraxError
+
+            raise NeuraxError(f"--mod defines {name}, which is a built-in mechanism; rename the SUFFIX")
+        available[name] = cls
+    return available
+
+
+def _mechanism(name: str, available: dict):
+    """The mechanism class called ``name`` (a clear error with the near names if there is none)."""
+    import difflib
+
+    from neurax.errors import NeuraxError
+
+    if name not in available:
+        near = difflib.get_close_matches(name, list(available), n=2)
+        hint = f" (did you mean {' or '.join(near)}?)" if near else ""
+        raise NeuraxError(f"--mechanism {name}: no such mechanism{hint}; available: {', '.join(sorted(available))}"
+                          + ("" if len(available) > 2 else "; load .mod files with --mod"))
+    cls = available[name]
+    if cls.kind != "density":
+        raise NeuraxError(f"--mechanism {name}: {name} is a {cls.kind} mechanism, not a density mechanism; "
+                          "--mechanism inserts density mechanisms")
+    return cls
+
+
+def _parse_param(text: str) -> tuple[str, float]:
+    """``NAME=VALUE`` of ``--param``."""
+    from neurax.errors import NeuraxError
+
+    name, sep, value = text.partition("=")
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if not sep or not name.strip() or number is None:
+        raise NeuraxError(f"cannot read --param {text!r}; write it as NAME=VALUE with NEURON's hoc name, "
+                          "e.g. gnabar_hh=0.2")
+    return name.strip(), number
+
+
+def _port(args: argparse.Namespace) -> int:
+    import time
+
+    from neurax.port import port
+
+    _check_writable("--out", args.out)
+    t0 = time.perf_counter()
+    model = port(args.script, args.mod, args.out)
+    n_comp = sum(cell.tree.n_segments for cell in model.cells)
+    mechs = sorted({m.name for cell in model.cells for m, _ in cell.mechanisms})
+    points = len(model.document.get("point_processes", []))
+    print(f"{args.script}: {len(model.cells)} cell(s), {len(model.document['sections'])} sections, {n_comp} "
+          f"compartments; mechanisms {', '.join(mechs) or 'none'}; {points} point process(es)")
+    s = model.settings
+    print(f"  celsius {s['celsius']:g} degC, v_init {s['v_init']:g} mV, dt {s['dt']:g} ms, tstop {s['tstop']:g} ms")
+    print(f"  wrote {args.out} ({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+def _mod(args: argparse.Namespace) -> int:
+    from neurax.nmodl.mechanism import load_mod
+
+    cls = load_mod(args.file)
+    document = describe_mod(cls)
+    if args.json:
+        _check_writable("--json", args.json)
+        if args.json == "-":
+            json.dump(document, sys.stdout, indent=1)
+            sys.stdout.write("\n")
+        else:
+            with open(args.json, "w") as handle:
+                json.dump(document, handle, indent=1)
+    out = sys.stderr if args.json == "-" else sys.stdout
+    print(mod_summary(document), file=out)
+    return 0
+
+
+def describe_mod(cls) -> dict:
+    """What a mechanism class made from a ``.mod`` file defines (the ``neurax mod --json`` document)."""
+    model = cls.model
+    methods = {s.block: s.method or "PROCEDURE" for s in model.solves}
+    return {
+        "file": model.path, "name": cls.name, "kind": cls.kind, "title": model.title,
+        "ions": [{"ion": u.ion, "read": list(u.read), "write": list(u.write), "valence": u.valence} for u in cls.ions],
+        "currents": list(model.currents),
+        "range_parameters": [{"name": n, "default": cls.defaults[n], "unit": model.variables[n].unit,
+                              "hoc": f"{n}_{cls.name}"} for n in cls.defaults],
+        "global_parameters": [{"name": n, "default": v, "unit": model.variables[n].unit, "hoc": f"{n}_{cls.name}"}
+                              for n, v in cls.global_params.items()],
+        "states": [{"name": n, "unit": model.variables[n].unit} for n in model.states],
+        "concentrations_written": list(model.ion_states),
+        "solve": methods,
+        "tables": sorted(name for name, block in {**model.functions, **model.procedures}.items()
+                         if any(type(st).__name__ == "Table" for st in block.body)),
+        "carried": list(cls.carried),
+        "order": cls.order,
+    }
+
+
+def mod_summary(doc: dict) -> str:
+    """The human summary ``neurax mod`` prints."""
+    kinds = {"density": "density mechanism (SUFFIX)", "point": "point process (POINT_PROCESS)",
+             "artificial": "artificial cell (ARTIFICIAL_CELL)"}
+    lines = [f"{doc['file']}: {doc['name']}, a {kinds[doc['kind']]}" + (f": {doc['title']}" if doc["title"] else "")]
+    for ion in doc["ions"]:
+        read, write = ", ".join(ion["read"]) or "-", ", ".join(ion["write"]) or "-"
+        lines.append(f"  ion {ion['ion']}: reads {read}; writes {write}")
+    lines.append(f"  currents: {', '.join(doc['currents']) or 'none'}")
+    for title, key in (("RANGE parameters", "range_parameters"), ("GLOBAL parameters", "global_parameters")):
+        lines.append(f"  {title}:" + ("" if doc[key] else " none"))
+        for p in doc[key]:
+            unit = f"({p['unit']})" if p["unit"] else ""
+            lines.append(f"    {p['name']:<12} = {p['default']:<12g} {unit:<12} hoc {p['hoc']}")
+    states = ", ".join(s["name"] for s in doc["states"]) or "none"
+    solve = "; ".join(f"{block} by {method}" for block, method in doc["solve"].items()) or "no SOLVE"
+    lines.append(f"  states: {states} ({solve})")
+    if doc["concentrations_written"]:
+        lines.append(f"  concentrations written: {', '.join(doc['concentrations_written'])}")
+    if doc["tables"]:
+        lines.append(f"  TABLEs: {', '.join(doc['tables'])}")
+    return "\n".join(lines)
 
 
 def _policy_text_sim(policy, Ra: float, cm: float) -> str:

@@ -37,17 +37,24 @@ from neurax.mechanisms.ions import CHARGE, DEFAULTS, OTHER_DEFAULT, ion_variable
 
 __all__ = ["Engine", "IonLayout", "Block", "memb_order"]
 
-#: Mechanism types below this come before the ions in NEURON's execution order (capacitance, pas, ...).
-FIRST_ION_TYPE = 15
+#: Mechanism types up to this one come before the ions in NEURON's execution order (capacitance, pas,
+#: extracellular).
+LAST_EARLY_TYPE = 5
+#: NEURON's type number of IClamp: current clamps add their current at this place in the order.
+ICLAMP_TYPE = 7
 
 
 def memb_order(mechanism: type[Mechanism]) -> tuple:
     """Sort key of NEURON's execution order (see the module docstring)."""
-    if mechanism.order < FIRST_ION_TYPE:
-        return (0, mechanism.order)
-    if mechanism.writes_concentration():
-        return (1, -mechanism.order)
-    return (2, mechanism.order)
+    return _order_key(mechanism.order, mechanism.writes_concentration())
+
+
+def _order_key(order: float, writes_concentration: bool) -> tuple:
+    if order <= LAST_EARLY_TYPE:
+        return (0, order)
+    if writes_concentration:
+        return (1, -order)
+    return (2, order)
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,9 +69,11 @@ class Block:
     Attributes:
         mechanism: the mechanism class.
         key: its key in the cell's parameters (the mechanism name).
-        nodes: the node of each instance (sorted, unique).
+        nodes: the node of each instance (unique).
         dense: evaluated on every node (see above).
         n: number of nodes of the tree.
+        instances: for a point process, which of the mechanism's instances the block holds (point processes
+            that share a node go to separate blocks, *layers*, so that each block has one instance per node).
     """
 
     mechanism: type[Mechanism]
@@ -72,6 +81,7 @@ class Block:
     nodes: np.ndarray
     dense: bool
     n: int
+    instances: np.ndarray | None = None
 
     @property
     def index(self):
@@ -196,10 +206,23 @@ class Engine:
                 cinit=per_node([s.cinit for s in styles]), einit=per_node([s.einit for s in styles]),
                 eadvance=per_node([s.eadvance for s in styles]), current_state=reads_state,
                 current_partial=reads_current)
-        self.blocks = tuple(
-            Block(mechanism=mech, key=mech.name, nodes=np.asarray(nodes), n=n_nodes,
-                  dense=mech.kind == "density" and len(nodes) >= self.DENSE_FRACTION * n_nodes)
-            for mech, nodes in placements)
+        blocks = []
+        for mech, nodes in placements:
+            nodes = np.asarray(nodes)
+            if mech.kind == "density":
+                blocks.append(Block(mechanism=mech, key=mech.name, nodes=nodes, n=n_nodes,
+                                    dense=len(nodes) >= self.DENSE_FRACTION * n_nodes))
+                continue
+            layer = np.zeros(nodes.size, np.int64)  # how many earlier instances share each instance's node
+            seen: dict[int, int] = {}
+            for k, node in enumerate(nodes.tolist()):
+                layer[k] = seen.get(node, 0)
+                seen[node] = layer[k] + 1
+            for j in range(int(layer.max()) + 1 if nodes.size else 0):
+                members = np.flatnonzero(layer == j)
+                blocks.append(Block(mechanism=mech, key=mech.name, nodes=nodes[members], n=n_nodes, dense=False,
+                                    instances=members))
+        self.blocks = tuple(blocks)
 
     # -- layout of the states ---------------------------------------------------------------------------
     @property
@@ -231,6 +254,8 @@ class Engine:
                 x = jnp.asarray(x, dtype)
                 if b.dense and x.ndim:  # a range parameter: its default where the block is not inserted
                     x = jnp.full(self.n, defaults[k], dtype).at[b.nodes].set(x)
+                elif b.instances is not None and x.ndim:
+                    x = x[b.instances]
                 p[k] = x
             if b.point:
                 p["__scale__"] = 100.0 / area_eq[b.nodes]
@@ -354,15 +379,24 @@ class Engine:
             out[name] = entry
         return out
 
-    def currents(self, args: dict, v, states: dict, ctx: dict):
-        """The current pass: ``(d, rhs)`` contributions of every mechanism, per node."""
+    def currents(self, args: dict, v, states: dict, ctx: dict, inject=None):
+        """The current pass: ``(d, rhs)`` contributions of every mechanism, per node.
+
+        ``inject(rhs)`` (if given) adds the current clamps' currents, at IClamp's place in NEURON's order (the
+        sums then round as NEURON's do).
+        """
         n = v.shape[-1]
         conc = self._concentrations(args, states)
         e = self._reversal(args, conc, ctx["celsius"])
         partial = {name: jnp.zeros_like(v) for name, layout in self.ions.items() if layout.current_partial}
         rhs = jnp.zeros(n, v.dtype)
         d = jnp.zeros(n, v.dtype)
+        clamp_key = _order_key(ICLAMP_TYPE, False)
         for k, b in enumerate(self.blocks):
+            if inject is not None and memb_order(b.mechanism) > clamp_key:
+                rhs, inject = inject(rhs), None
+            if not b.mechanism.has_current:
+                continue
             mech = b.mechanism()
             p = self._inputs(b, k, args, e, conc, partial)
             currents, g = mech.current_and_conductance(b.take(v), states["mech"][k], p, ctx)
@@ -377,6 +411,8 @@ class Engine:
                     if use.ion in partial and cur in currents:
                         value = currents[cur] * p["__scale__"] if b.point else currents[cur]
                         partial[use.ion] = b.add(partial[use.ion], value)
+        if inject is not None:
+            rhs = inject(rhs)
         return d, rhs
 
     def advance(self, args: dict, v, states: dict, ctx: dict) -> dict:

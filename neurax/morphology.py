@@ -42,6 +42,9 @@ class Section:
         line: file line of the section's first sample, if known.
         wire: the section was attached by a logical connection (NEURON's ``pt3dstyle(1)``): its first
             sample lay away from the parent and that gap carries no membrane or resistance.
+        length: for a section defined by ``L`` and ``diam`` instead of 3-D points (NEURON's stylized
+            sections, as ported models have them), its exact length; ``points`` then holds two points
+            ``L`` apart with the section's (float64) diameter, which give NEURON's cylinder geometry.
     """
 
     index: int
@@ -52,10 +55,13 @@ class Section:
     points: np.ndarray
     line: int | None = None
     wire: bool = False
+    length: float | None = None
 
     @cached_property
     def arc(self) -> np.ndarray:
         """Arc length (um) of each 3-D point from the section's 0 end, as NEURON's ``arc3d``."""
+        if self.length is not None:
+            return np.array([0.0, self.length])
         return arc_lengths(self.points)
 
     @property
@@ -66,8 +72,10 @@ class Section:
 
     @property
     def base(self) -> str:
-        """The name without its index, e.g. ``"dend"``."""
-        return self.name.split("[", 1)[0]
+        """The name without its index (and without a cell's prefix): ``"dend"`` for ``"dend[3]"`` and for
+        ``"L5PC[0].dend[3]"``.
+        """
+        return self.name.rsplit(".", 1)[-1].split("[", 1)[0]
 
     def __repr__(self) -> str:
         parent = "" if self.parent is None else f", parent={self.parent}, parent_x={self.parent_x}"
@@ -82,7 +90,7 @@ class Location:
     x: float
 
 
-_LOCATION = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?\s*(?:\(\s*([^)]*)\s*\))?\s*$")
+_LOCATION = re.compile(r"^\s*([^()\s]+?)\s*(?:\(\s*([^()]*)\s*\))?\s*$")
 
 
 class Morphology:
@@ -92,12 +100,16 @@ class Morphology:
         sections: the sections in NEURON's creation order (``Section.index`` must equal the position).
         source: the file the morphology came from, if any.
         repairs: the repairs made while importing (the messages of the warnings issued).
+        sectionlists: section lists by name (section names), where they are not the standard ones made
+            from the sections' base names (a ported model's own SectionLists).
     """
 
-    def __init__(self, sections: list[Section], source: str | None = None, repairs: tuple[str, ...] = ()):
+    def __init__(self, sections: list[Section], source: str | None = None, repairs: tuple[str, ...] = (),
+                 sectionlists: Mapping[str, tuple[str, ...]] | None = None):
         self._sections = tuple(sections)
         self.source = source
         self.repairs = tuple(repairs)
+        self._lists = None if sectionlists is None else {k: tuple(v) for k, v in sectionlists.items()}
         self._by_name = {s.name: s for s in self._sections}
         for i, s in enumerate(self._sections):
             if s.index != i:
@@ -184,7 +196,11 @@ class Morphology:
     @cached_property
     def arc(self) -> np.ndarray:
         """Arc length of every 3-D point from its section's 0 end (um), NEURON's ``arc3d``."""
-        return arc_lengths(self.points, self.offsets)
+        arc = arc_lengths(self.points, self.offsets)
+        for s in self._sections:
+            if s.length is not None:
+                arc[self.offsets[s.index]:self.offsets[s.index + 1]] = s.arc
+        return arc
 
     # -- section lists ----------------------------------------------------------------------------
     @cached_property
@@ -197,6 +213,9 @@ class Morphology:
         ``dend_5``, ``dend_0``, ``minus_1``) has a list of its own under that name.
         """
         lists: dict[str, list[str]] = {"all": [s.name for s in self._sections]}
+        if self._lists is not None:
+            lists.update({k: list(v) for k, v in self._lists.items()})
+            return MappingProxyType({k: tuple(v) for k, v in lists.items()})
         for list_name in STANDARD_LISTS:
             lists[list_name] = []
         reverse = {base: name for name, base in STANDARD_LISTS.items()}
@@ -233,8 +252,7 @@ class Morphology:
             if not match:
                 raise LocationError(f"cannot read location {where!r}; write it as NAME[INDEX](X), "
                                     "e.g. 'dend[3](0.7)'")
-            base, idx, xs = match.groups()
-            name = f"{base}[{idx}]" if idx is not None else base
+            name, xs = match.groups()
             try:
                 x = 0.5 if xs is None or not xs.strip() else float(xs)
             except ValueError:

@@ -136,7 +136,9 @@ class Run:
         # inside the traced function so that gradients reach geometry.
         area, g, diam = node_geometry(cell, params, dtype)
         area_eq = jnp.where(area > 0, area, 100.0)
-        # Stimulus currents per step (steps, n_stim), in the node equations' units.
+        # Stimulus currents per step (steps, n_stim), in the node equations' units; a last column holds the
+        # time of each step's current pass where a mechanism reads t.
+        timed = any(b.mechanism.reads_time for b in engine.blocks)
         if len(stimuli):
             t = jnp.asarray(t_mid, dtype)[:, None]
             delay = jnp.stack([jnp.asarray(s.delay, dtype) for s in stimuli])
@@ -146,6 +148,8 @@ class Run:
             self.stim = jnp.where(on, amp * (100.0 / area_eq[stim_nodes]), 0.0)
         else:
             self.stim = jnp.zeros((self.steps, 0), dtype)
+        if timed:
+            self.stim = jnp.concatenate([self.stim, jnp.asarray(t_mid, dtype)[:, None]], axis=1)
         # Axial coefficients (NEURON's connection_coef) and the constant part of the diagonal.
         parent = structure.parent
         child = np.flatnonzero(parent >= 0)
@@ -177,8 +181,11 @@ class Run:
 
         def assemble(args, v, states, stim_k):
             d_fixed, _, _, mech_args, ctx_arrays = args
-            d, rhs = engine.currents(mech_args, v, states, {**static_ctx, **ctx_arrays})
-            return d_fixed + d, inject(rhs, stim_k)
+            ctx = {**static_ctx, **ctx_arrays}
+            if timed:
+                ctx["t"], stim_k = stim_k[-1], stim_k[:-1]
+            d, rhs = engine.currents(mech_args, v, states, ctx, lambda rhs: inject(rhs, stim_k))
+            return d_fixed + d, rhs
 
         def advance(args, v, states):
             return engine.advance(args[3], v, states, {**static_ctx, **args[4]})

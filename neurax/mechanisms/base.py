@@ -86,6 +86,10 @@ class Mechanism:
     uses: ClassVar[tuple[str, ...]] = ()
     #: Units of each parameter, for documentation, messages and checks.
     units: ClassVar[dict[str, str]] = {}
+    #: Whether the current pass reads the time ``ctx["t"]`` (ms; NEURON's t_n + dt/2 there).
+    reads_time: ClassVar[bool] = False
+    #: Whether the mechanism has currents (a calcium pool has none: NEURON runs it in the state pass only).
+    has_current: ClassVar[bool] = True
     #: Ion currents (``"ica"``, ...) read in the current pass (BREAKPOINT), and in INITIAL or the state pass.
     current_reads: ClassVar[tuple[str, ...]] = ()
     state_current_reads: ClassVar[tuple[str, ...]] = ()

@@ -342,6 +342,21 @@ def current_reads(model: MechanismModel) -> tuple[tuple[str, ...], tuple[str, ..
     return tuple(sorted(names & r_cur)), tuple(sorted(names & r_other))
 
 
+def _reads_time(model: MechanismModel) -> bool:
+    """Whether the current pass reads ``t``.
+
+    Raises:
+        NmodlError: INITIAL or the state pass reads ``t`` (not supported yet).
+    """
+    cache: dict = {}
+    current, state, initial = _passes(model)
+    for stmts, where in ((state, "a SOLVE'd block"), (initial, "INITIAL")):
+        if "t" in _flow(model, stmts, set(), set(), cache)[0]:
+            raise NmodlError(f"{where} reads t: neurax supports t in BREAKPOINT's currents only", model.path,
+                             (model.breakpoint or model.initial).line)
+    return "t" in _flow(model, current, set(), set(), cache)[0]
+
+
 def carried_values(model: MechanismModel) -> tuple[str, ...]:
     """Assigned values that a pass reads before assigning them and that some pass assigns.
 
@@ -391,6 +406,8 @@ def build(model: MechanismModel, order: float = FIRST_USER_TYPE, source: str = "
     cls.units = {name: var.unit for name, var in model.variables.items()
                  if var.unit and (name in model.range_params or name in model.global_params)}
     cls.order = float(order)
+    cls.has_current = model.has_current_pass
+    cls.reads_time = _reads_time(model)
     cls.current_reads, cls.state_current_reads = current_reads(model)
     cls.hints = tuple(st.name for st in (model.breakpoint.body if model.breakpoint else ())
                       if isinstance(st, S.Conductance))

@@ -1,0 +1,386 @@
+"""A ported NEURON model: the model file, read, checked and turned into neurax cells.
+
+A model file (JSON, written by ``neurax port`` or :func:`neurax.from_neuron`) is plain data a person can read
+and edit::
+
+    {"format": "neurax-model", "version": 1,
+     "settings": {"celsius": 34.0, "v_init": -70.0, "dt": 0.025, "tstop": 500.0},
+     "mechanisms": {"NaT": {"file": "NaT.mod", "order": 24, "source": "NEURON { SUFFIX NaT ... }"}, ...},
+     "globals": {"q10_NaT": 2.3, "cai0_ca_ion": 5e-05, "usetable_NaT": 1.0, ...},
+     "sections": [{"name": "L5PC[0].soma[0]", "parent": null, "parent_x": null, "nseg": 1, "L": 23.1,
+                   "Ra": 100.0, "cm": [1.0], "pt3d": [[x, y, z, diam], ...], "diam": [23.0],
+                   "area": [1670.3], "ri": [0.009],
+                   "mechanisms": {"NaT": {"gbar": [2.04]}, "pas": {"g": [3e-5], "e": [-75.0]}},
+                   "ions": {"na": {"style": 8, "ena": [50.0], "nai": [10.0], "nao": [140.0]}}}, ...],
+     "point_processes": [{"mechanism": "IClamp", "section": "L5PC[0].soma[0]", "x": 0.5,
+                          "params": {"delay": 10.0, "dur": 400.0, "amp": 0.8}}]}
+
+Per-segment lists hold one value per segment (``nseg``); ``pt3d`` is empty for a section NEURON defines by
+``L`` and ``diam``. ``area`` and ``ri`` are NEURON's, kept so that the port can check that neurax computes
+the same geometry (they are not used to simulate). Sections form one cell per tree. Mechanism sources are
+embedded, so a model file runs anywhere without NEURON or the original ``.mod`` files.
+
+:func:`load_model` reads a file and checks it: a hand-edited file that no longer makes sense is refused with
+one message naming the file, the entry and what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neurax.errors import NeuraxError
+from neurax.port.export import BUILTIN_DENSITY, FORMAT, VERSION
+
+__all__ = ["Model", "ModelError", "load_model", "save_model", "build_model"]
+
+
+class ModelError(NeuraxError):
+    """A model file that cannot be read or does not make sense."""
+
+
+@dataclass
+class Model:
+    """A ported model ready to simulate.
+
+    Attributes:
+        path: the model file (None for a model made in memory).
+        document: the model document.
+        cells: one :class:`~neurax.cell.Cell` per tree of sections.
+        stimuli: the current clamps (:class:`~neurax.stimuli.IClamp`), per cell.
+        settings: ``celsius`` (degC), ``v_init`` (mV), ``dt`` (ms), ``tstop`` (ms) and ``rates``.
+        mechanisms: the mechanism classes by name.
+    """
+
+    path: str | None
+    document: dict
+    cells: tuple
+    stimuli: tuple
+    settings: dict
+    mechanisms: dict = field(default_factory=dict)
+
+    @property
+    def cell(self):
+        """The model's cell (an error if it has several)."""
+        if len(self.cells) != 1:
+            raise ModelError(f"{self.path or 'the model'} has {len(self.cells)} cells; use model.cells")
+        return self.cells[0]
+
+    def cell_of(self, location: str) -> int:
+        """The index of the cell holding a location such as ``"L5PC[0].soma[0](0.5)"``."""
+        from neurax.errors import LocationError
+
+        for k, cell in enumerate(self.cells):
+            try:
+                cell.morphology.location(location)
+                return k
+            except LocationError:
+                continue
+        names = [sec.name for cell in self.cells for sec in cell.morphology][:6]
+        raise LocationError(f"no section of {self.path or 'the model'} holds {location!r} (sections are named as "
+                            f"NEURON names them, e.g. {', '.join(names)})")
+
+    def simulate(self, record: Sequence[str] | None = None, *, stimuli: Sequence = (), **overrides):
+        """Simulate every cell with the model's settings and clamps (``overrides`` replace settings, e.g.
+        ``tstop=100.0``; ``stimuli`` add clamps); records ``record`` (default: each cell's first section's
+        middle). Returns one :class:`~neurax.simulation.Solution` with every record.
+        """
+        from neurax._jax import jnp
+        from neurax.simulation import Solution, simulate
+
+        settings = {**self.settings, **overrides}
+        extra = [[] for _ in self.cells]
+        for stim in stimuli:
+            extra[self.cell_of(stim.location)].append(stim)
+        if record is None:
+            record = [f"{cell.morphology[0].name}(0.5)" for cell in self.cells]
+        by_cell: dict[int, list[str]] = {}
+        for loc in record:
+            by_cell.setdefault(self.cell_of(loc), []).append(loc)
+        traces: dict[str, object] = {}
+        t = None
+        for k, locs in by_cell.items():
+            sol = simulate(self.cells[k], [*self.stimuli[k], *extra[k]], locs, **settings)
+            t = sol.t
+            for loc in locs:
+                traces[loc] = sol[loc]
+        return Solution(t=t, v=jnp.stack([traces[loc] for loc in record]), record=tuple(record))
+
+
+def save_model(document: dict, path: str) -> None:
+    """Write a model document as JSON, atomically (a half-written file never replaces a good one)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ModelError(f"cannot write {path}: folder {folder} does not exist")
+    tmp = f"{path}.part"
+    with open(tmp, "w") as handle:
+        json.dump(document, handle, indent=1)
+        handle.write("\n")
+    os.replace(tmp, path)
+
+
+def load_model(path: str) -> Model:
+    """Read, check and build a model file (see the module docstring).
+
+    Raises:
+        ModelError: a missing or malformed file, or one whose entries do not fit together (named).
+    """
+    if not os.path.isfile(path):
+        raise ModelError(f"{path}: no such model file")
+    try:
+        with open(path) as handle:
+            document = json.load(handle)
+    except json.JSONDecodeError as err:
+        raise ModelError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from None
+    except UnicodeDecodeError:
+        raise ModelError(f"{path}: not a text file") from None
+    return build_model(document, path)
+
+
+# -- checks -------------------------------------------------------------------------------------------------
+
+
+def _need(cond: bool, where: str, message: str) -> None:
+    if not cond:
+        raise ModelError(f"{where}: {message}")
+
+
+def _number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _numbers(xs, n: int | None = None) -> bool:
+    return isinstance(xs, list) and all(_number(x) for x in xs) and (n is None or len(xs) == n)
+
+
+def check_document(doc: dict, path: str) -> None:
+    """Every entry of a model document has the fields and types it needs (see the module docstring)."""
+    _need(isinstance(doc, dict) and doc.get("format") == FORMAT, path, f"not a neurax model file (no \"format\": "
+          f"\"{FORMAT}\")")
+    _need(doc.get("version") == VERSION, path, f"model file version {doc.get('version')!r}; this neurax reads "
+          f"version {VERSION}")
+    settings = doc.get("settings", {})
+    for key in ("celsius", "v_init", "dt", "tstop"):
+        _need(_number(settings.get(key)), path, f"settings.{key} must be a number")
+    _need(settings["dt"] > 0 and settings["tstop"] >= 0, path, "settings.dt must be positive and tstop not negative")
+    sections = doc.get("sections")
+    _need(isinstance(sections, list) and sections, path, "\"sections\" must be a non-empty list")
+    names = set()
+    mechanisms = doc.get("mechanisms", {})
+    _need(isinstance(mechanisms, dict), path, "\"mechanisms\" must be an object")
+    for name, mech in mechanisms.items():
+        _need(isinstance(mech, dict) and isinstance(mech.get("source"), str) and _number(mech.get("order")),
+              path, f"mechanism {name} needs its NMODL \"source\" text and its \"order\" (NEURON type number)")
+    for k, sec in enumerate(sections):
+        where = f"{path}: section {k}"
+        _need(isinstance(sec, dict) and isinstance(sec.get("name"), str), where, "needs a \"name\"")
+        where = f"{path}: section {sec['name']}"
+        _need(sec["name"] not in names, where, "appears twice")
+        names.add(sec["name"])
+        nseg = sec.get("nseg")
+        _need(isinstance(nseg, int) and not isinstance(nseg, bool) and 1 <= nseg <= 32767, where,
+              "nseg must be a whole number from 1 to 32767")
+        _need(_number(sec.get("Ra")) and sec["Ra"] > 0, where, "Ra must be a positive number (ohm cm)")
+        _need(_number(sec.get("L")) and sec["L"] > 0, where, "L must be a positive number (um)")
+        _need(_numbers(sec.get("cm"), nseg) and all(c >= 0 for c in sec["cm"]), where,
+              f"cm must list {nseg} non-negative numbers (one per segment)")
+        _need(_numbers(sec.get("diam"), nseg), where, f"diam must list {nseg} numbers (one per segment)")
+        pts = sec.get("pt3d", [])
+        _need(isinstance(pts, list) and all(_numbers(p, 4) for p in pts), where, "pt3d rows must be [x, y, z, diam]")
+        _need(len(pts) != 1, where, "pt3d has one point; give at least two, or none (then L and diam define it)")
+        parent = sec.get("parent")
+        if parent is not None:
+            _need(isinstance(parent, str), where, "parent must be a section name or null")
+            _need(_number(sec.get("parent_x")) and 0 <= sec["parent_x"] <= 1, where, "parent_x must be in [0, 1]")
+        for mech, values in sec.get("mechanisms", {}).items():
+            _need(mech in mechanisms or mech in BUILTIN_DENSITY, where,
+                  f"mechanism {mech} is neither built in (hh, pas) nor defined under \"mechanisms\"")
+            _need(isinstance(values, dict), where, f"{mech} must map parameters to per-segment lists")
+            for param, xs in values.items():
+                _need(_numbers(xs, nseg), where, f"{mech}.{param} must list {nseg} numbers (one per segment)")
+        for ion, values in sec.get("ions", {}).items():
+            for var, xs in values.items():
+                if var != "style":
+                    _need(_numbers(xs, nseg), where, f"ion {ion}: {var} must list {nseg} numbers")
+    for sec in sections:
+        parent = sec.get("parent")
+        _need(parent is None or parent in names, f"{path}: section {sec['name']}", f"parent {parent!r} is not a "
+              "section of the model")
+    for k, pp in enumerate(doc.get("point_processes", [])):
+        where = f"{path}: point process {k}"
+        _need(isinstance(pp, dict) and pp.get("section") in names, where,
+              f"its section {pp.get('section') if isinstance(pp, dict) else None!r} is not a section of the model")
+        _need(_number(pp.get("x")) and 0 <= pp["x"] <= 1, where, "x must be in [0, 1]")
+        _need(isinstance(pp.get("params"), dict) and all(_number(v) for v in pp["params"].values()), where,
+              "params must map names to numbers")
+    for name, value in doc.get("globals", {}).items():
+        _need(_number(value), f"{path}: globals.{name}", "must be a number")
+
+
+# -- building -----------------------------------------------------------------------------------------------
+
+
+_TYPES = {"soma": 1, "axon": 2, "dend": 3, "apic": 4}
+
+
+def build_model(doc: dict, path: str = "<model>") -> Model:
+    """The :class:`Model` of a model document (checked first).
+
+    Raises:
+        ModelError: see :func:`load_model`.
+    """
+    from neurax.mechanisms import HH, Pas
+    from neurax.nmodl.errors import NmodlError
+    from neurax.nmodl.mechanism import build
+    from neurax.nmodl.model import analyze
+    from neurax.nmodl.parser import parse
+    from neurax.stimuli import IClamp
+
+    check_document(doc, path)
+    globals_ = doc.get("globals", {})
+    classes: dict = {"hh": HH, "pas": Pas}
+    for name, mech in sorted(doc.get("mechanisms", {}).items(), key=lambda kv: kv[1]["order"]):
+        try:
+            cls = build(analyze(parse(mech["source"], f"{path}:{name}.mod")), mech["order"], mech["source"])
+        except NmodlError as err:
+            raise ModelError(str(err)) from None
+        _need(cls.name == name, path, f"mechanism {name}'s source defines {cls.name}")
+        if globals_.get(f"usetable_{name}", 1.0) == 0.0:
+            cls = type(cls.__name__, (cls,), {"usetable": False, "__module__": cls.__module__})
+        classes[name] = cls
+    sections = doc["sections"]
+    by_name = {sec["name"]: k for k, sec in enumerate(sections)}
+    root_of = {}
+    for sec in sections:
+        chain, name = [], sec["name"]
+        while name is not None and name not in root_of:
+            chain.append(name)
+            if len(chain) > len(sections):
+                raise ModelError(f"{path}: section {sec['name']}: its parents form a loop")
+            name = sections[by_name[name]]["parent"]
+        root = root_of[name] if name is not None else chain[-1]
+        for c in chain:
+            root_of[c] = root
+    trees: dict[str, list[int]] = {}
+    for k, sec in enumerate(sections):
+        trees.setdefault(root_of[sec["name"]], []).append(k)
+
+    cells = [_cell(sections, members, classes, globals_, path) for members in trees.values()]
+    stimuli: list[list] = [[] for _ in cells]
+    settings = dict(doc["settings"])
+    settings["rates"] = "exact" if globals_.get("usetable_hh", 1.0) == 0.0 else "table"
+    model = Model(path=path, document=doc, cells=tuple(cells), stimuli=(), settings=settings, mechanisms=classes)
+    cells = list(cells)
+    for pp in doc.get("point_processes", []):
+        location = f"{pp['section']}({pp['x']})"
+        k = model.cell_of(location)
+        if pp["mechanism"] == "IClamp":
+            p = pp["params"]
+            stimuli[k].append(IClamp(location, p.get("delay", 0.0), p.get("dur", 0.0), p.get("amp", 0.0)))
+            continue
+        cls = classes.get(pp["mechanism"])
+        _need(cls is not None and cls.kind == "point", f"{path}: point process {pp['mechanism']}",
+              "is neither IClamp nor a POINT_PROCESS of the model's mechanisms")
+        cells[k] = cells[k].place(cls(**pp["params"]), location)
+    model.cells = tuple(cells)
+    model.stimuli = tuple(tuple(s) for s in stimuli)
+    return model
+
+
+def _cell(sections: list, members: list[int], classes: dict, globals_: dict, path: str):
+    """The :class:`~neurax.cell.Cell` of one tree of sections (``members``: their indices in ``sections``)."""
+    from neurax.cell import Cell
+    from neurax.mechanisms.ions import ion_variables, style_of
+    from neurax.morphology import Morphology, Section
+
+    index = {sections[k]["name"]: i for i, k in enumerate(members)}
+    secs = []
+    for i, k in enumerate(members):
+        sec = sections[k]
+        base = sec["name"].rsplit(".", 1)[-1].split("[", 1)[0]
+        if sec["pt3d"]:
+            points, length = np.asarray(sec["pt3d"], dtype=float), None
+        else:
+            diam = sec["diam"]
+            _need(max(diam) == min(diam), f"{path}: section {sec['name']}", "a section without 3-D points must "
+                  "have one diameter (per-segment diameters of L/diam sections are not supported)")
+            points = np.array([[0.0, 0.0, 0.0, diam[0]], [sec["L"], 0.0, 0.0, diam[0]]])
+            length = float(sec["L"])
+        points.setflags(write=False)
+        parent = None if sec["parent"] is None else index[sec["parent"]]
+        secs.append(Section(index=i, name=sec["name"], type=_TYPES.get(base, 5), parent=parent,
+                            parent_x=sec["parent_x"], points=points, length=length))
+    morph = Morphology(secs, source=path)
+    names = [s.name for s in secs]
+    cell = Cell(morph, 1, Ra={n: sections[k]["Ra"] for n, k in zip(names, members, strict=True)},
+                nseg_overrides={n: sections[k]["nseg"] for n, k in zip(names, members, strict=True)})
+    tree = cell.tree
+    seg_nodes = [tree.seg_node[tree.seg_offsets[i]:tree.seg_offsets[i + 1]] for i in range(len(members))]
+
+    def per_node(values_of, sec_ids):
+        """Per-node values (sorted by node) from per-segment lists of the given sections."""
+        nodes = np.concatenate([seg_nodes[i] for i in sec_ids])
+        values = np.concatenate([np.asarray(values_of(i), dtype=float) for i in sec_ids])
+        order = np.argsort(nodes)
+        return [names[i] for i in sec_ids], values[order]
+
+    region, cm = per_node(lambda i: sections[members[i]]["cm"], range(len(members)))
+    cell = cell.set("cm", cm, on=region)
+    mech_sections: dict[str, list[int]] = {}
+    for i, k in enumerate(members):
+        for mech in sections[k]["mechanisms"]:
+            mech_sections.setdefault(mech, []).append(i)
+    for mech, sec_ids in sorted(mech_sections.items(), key=lambda kv: classes[kv[0]].order):
+        cls = classes[mech]
+        cell = cell.insert(cls(), on=[names[i] for i in sec_ids])
+        for param in cls.parameter_names():
+            present = [i for i in sec_ids if param in sections[members[i]]["mechanisms"][mech]]
+            if not present:
+                continue
+            region, values = per_node(lambda i, m=mech, p=param: sections[members[i]]["mechanisms"][m][p],
+                                      present)
+            cell = cell.set(f"{mech}.{param}", values, on=region)
+        for g in cls.global_params:
+            if f"{g}_{mech}" in globals_:
+                cell = cell.set(f"{g}_{mech}", globals_[f"{g}_{mech}"])
+    for ion in cell._structure.ions:
+        with_ion = [i for i, k in enumerate(members) if ion in sections[k]["ions"]]
+        names_ion = ion_variables(ion)
+        for var in (names_ion["e"], names_ion["i"], names_ion["o"]):
+            region, values = per_node(lambda i, v=var, ion=ion: sections[members[i]]["ions"][ion][v], with_ion)
+            cell = cell.set(var, values, on=region)
+        for conc in ("i", "o"):
+            key = f"{ion}{conc}0_{ion}_ion"
+            if key in globals_:
+                cell = cell.set(key, globals_[key])
+        for i in with_ion:  # an explicit ion_style() call is not carried over: refuse rather than differ
+            sec = sections[members[i]]
+            style = sec["ions"][ion].get("style")
+            uses = [(u.read, u.write) for m in sec["mechanisms"] for u in classes[m].ions if u.ion == ion]
+            mine = style_of(uses, ion).code
+            if style is not None and (int(style) & 0o177) != mine:
+                raise ModelError(f"{path}: section {sec['name']}: ion {ion} has ion_style {int(style)}, not the "
+                                 f"style {mine} its mechanisms give; explicit ion_style() settings are not "
+                                 "supported")
+    return cell
+
+
+def geometry_error(model: Model) -> float:
+    """The largest relative difference between neurax's segment area and ri and NEURON's (from the file)."""
+    worst = 0.0
+    by_name = {sec["name"]: sec for sec in model.document["sections"]}
+    for cell in model.cells:
+        tree = cell.tree
+        for i, sec in enumerate(cell.morphology):
+            lo, hi = tree.seg_offsets[i], tree.seg_offsets[i + 1]
+            for mine, theirs in ((tree.seg_area[lo:hi], by_name[sec.name]["area"]),
+                                 (tree.seg_ri[lo:hi], by_name[sec.name]["ri"])):
+                theirs = np.asarray(theirs)
+                scale = np.maximum(np.abs(theirs), 1e-300)
+                worst = max(worst, float(np.max(np.abs(mine - theirs) / scale)))
+    return worst
