@@ -76,6 +76,13 @@ CHUNK_STEPS = (16, 256)
 #: The forward pass stores the channel states of every this-many-th step only (v of every step, in this many
 #: phases); the backward pass recomputes the others, node by node.
 STATE_STRIDE = 4
+#: Up to this many states, the forward pass writes the k steps of a block out one after another in the program
+#: (their v go straight to their phases); with more, the step is large enough that k copies of it make the program
+#: slow to compile (the full channel library: minutes), so the block loops over its steps.
+UNROLLED_STATES = 8
+#: A new state that depends on at least this many other old states takes its derivatives from a VJP (see
+#: ``adjoint_scan``): each such dependence would otherwise need a JVP of the whole state update of its own.
+HUB_INPUTS = 3
 #: Up to this many recorded nodes, the samples' cotangents are added node by node inside the recursion's
 #: kernels; more are scattered into an array per chunk first.
 SPARSE_RECORDS = 8
@@ -93,6 +100,8 @@ class Step:
         record: the recorded nodes.
         state_nodes: the node of every element of each state array (a pytree like the states; ``None``
             where a state array holds one value per node of the tree).
+        track: ``(extra, v_new) -> extra``, the bookkeeping of the carry's third part (peak voltages, the
+            first step where v blew up), which nothing differentiable reads; ``None``: none.
     """
 
     structure: TreeStructure
@@ -101,6 +110,7 @@ class Step:
     axial: Callable
     record: np.ndarray
     state_nodes: object = None
+    track: Callable | None = None
 
     def __call__(self, args, v, states, stim_k):
         """``(v_new, states_new)`` after one step from ``(v, states)``."""
@@ -121,11 +131,19 @@ def _dependencies(fn, *xs) -> list[set[int]]:
     return [deps.get(out, set()) if isinstance(out, Var) else set() for out in closed.jaxpr.outvars]
 
 
+def _zero_cotangent(x):
+    """A zero cotangent for ``x`` (``float0`` for integers)."""
+    if jnp.issubdtype(x.dtype, jnp.inexact):
+        return jnp.zeros_like(x)
+    return np.zeros(x.shape, jax.dtypes.float0)
+
+
 def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: int | None = None):
     """The recorded samples of every step (``primal(args, carry0, stim)``), differentiated by the adjoint.
 
-    ``primal`` computes the samples (it may be tiled under vmap); the carry is ``(v, states, extra)`` where
-    ``extra`` (the running peak, if any) does not feed the samples. Returns ``(steps, len(record))``.
+    ``primal`` computes ``(samples, extra at the end)`` (it may be tiled under vmap); the carry is
+    ``(v, states, extra)`` where ``extra`` (see :attr:`Step.track`) does not feed the samples. Returns the
+    samples, ``(steps, len(record))``, and the final ``extra`` (not differentiated).
 
     ``recompute=k`` bounds the memory of long simulations: the forward pass then stores v and the states
     only at the start of every k steps, and the backward pass reruns each such chunk of steps before
@@ -156,32 +174,59 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
     def to_nodes(x, g, like):  # state g's per-instance values added onto a per-node array like ``like``
         return like + x if nodes[g] is None else like.at[..., nodes[g]].add(x)
 
-    # Which coefficients can be non-zero (from the step's jaxpr, once per trace).
-    example = [jnp.zeros(n, carry0[0].dtype)] + [jnp.zeros(x.shape, x.dtype) for x in flat(states0)]
-    stim_k = stim[0] if stim.shape[0] else jnp.zeros(stim.shape[1:], stim.dtype)
-    asm_deps = _dependencies(lambda v, *s: assemble(args, v, list(s), stim_k), *example)
-    adv_deps = _dependencies(lambda v, *s: advance(args, v, list(s)), *example)
-    asm_inputs = sorted(set().union(*asm_deps))  # 0 is v, 1 + g state g
-    couplings = [(h, g) for h in range(n_states) for g in range(n_states) if 1 + g in adv_deps[h]]
-    slopes = [g for g in range(n_states) if 0 in adv_deps[g]]
-    transfer = {}  # (h, g) -> for each instance of g, the instance of h at its node (-1: none)
-    for h, g in couplings:
-        if h != g and not (nodes[h] is nodes[g] or (nodes[h] is not None and nodes[g] is not None
-                                                    and np.array_equal(nodes[h], nodes[g]))):
-            nh = np.arange(n) if nodes[h] is None else nodes[h]
-            ng = np.arange(n) if nodes[g] is None else nodes[g]
-            where = np.full(n, -1, np.int64)
-            where[nh] = np.arange(nh.size)
-            transfer[h, g] = where[ng]
-    # States that no new state depends on together share one derivative evaluation (hh's three gates
-    # each depend on their own state only: one evaluation gives all three diagonal terms).
-    colours: list[list[int]] = []
-    for g in sorted({g for _, g in couplings}):
-        free = [c for c in colours if not any({1 + g, 1 + other} <= deps for deps in adv_deps for other in c)]
-        if free:
-            free[0].append(g)
-        else:
-            colours.append([g])
+    # Which coefficients can be non-zero (from the step's jaxpr): worked out when a derivative is first asked
+    # for, so that a simulation that is not differentiated does not pay for tracing the analysis.
+    asm_inputs = couplings = slopes = transfer = colours = hubs = None
+
+    def analyse() -> None:
+        nonlocal asm_inputs, couplings, slopes, transfer, colours, hubs
+        if colours is not None:
+            return
+        example = [jnp.zeros(n, carry0[0].dtype)] + [jnp.zeros(x.shape, x.dtype) for x in flat(states0)]
+        stim_k = stim[0] if stim.shape[0] else jnp.zeros(stim.shape[1:], stim.dtype)
+        asm_deps = _dependencies(lambda v, *s: assemble(args, v, list(s), stim_k), *example)
+        adv_deps = _dependencies(lambda v, *s: advance(args, v, list(s)), *example)
+        asm_inputs = sorted(set().union(*asm_deps))  # 0 is v, 1 + g state g
+        couplings = [(h, g) for h in range(n_states) for g in range(n_states) if 1 + g in adv_deps[h]]
+        slopes = [g for g in range(n_states) if 0 in adv_deps[g]]
+        transfer = {}  # (h, g) -> for each instance of g, the instance of h at its node (-1: none)
+        for h, g in couplings:
+            if h != g and not (nodes[h] is nodes[g] or (nodes[h] is not None and nodes[g] is not None
+                                                        and np.array_equal(nodes[h], nodes[g]))):
+                nh = np.arange(n) if nodes[h] is None else nodes[h]
+                ng = np.arange(n) if nodes[g] is None else nodes[g]
+                where = np.full(n, -1, np.int64)
+                where[nh] = np.arange(nh.size)
+                transfer[h, g] = where[ng]
+        # A new state that depends on many old ones (a hub: the calcium current that a pool reads, which every
+        # calcium channel's gates feed) takes its derivatives from one VJP; the others share JVPs: states that no
+        # other new state depends on together share one derivative evaluation (hh's three gates each depend on
+        # their own state only: one evaluation gives all three diagonal terms).
+        inputs_of = [{d - 1 for d in adv_deps[h] if d > 0} for h in range(n_states)]
+        hubs = {}
+        for h in range(n_states):
+            if len(inputs_of[h] - {h}) >= HUB_INPUTS:
+                hubs[h] = {}
+                for g in sorted(inputs_of[h]):
+                    same = nodes[h] is nodes[g] or (nodes[h] is not None and nodes[g] is not None
+                                                    and np.array_equal(nodes[h], nodes[g]))
+                    if same:
+                        hubs[h][g] = None
+                    else:  # for each instance of g, the instance of h at its node (-1: none)
+                        nh = np.arange(n) if nodes[h] is None else nodes[h]
+                        ng = np.arange(n) if nodes[g] is None else nodes[g]
+                        where = np.full(n, -1, np.int64)
+                        where[nh] = np.arange(nh.size)
+                        hubs[h][g] = where[ng]
+        groups: list[list[int]] = []
+        for g in sorted({g for h, g in couplings if h not in hubs}):
+            free = [c for c in groups if not any({g, other} <= inputs_of[h] for h in range(n_states) if h not in hubs
+                                                 for other in c)]
+            if free:
+                free[0].append(g)
+            else:
+                groups.append([g])
+        colours = groups
 
     def coefficients(args, vn, sn, vnext, x, stim_c):
         """Per-node derivatives of each step of a chunk; ``x = vnext - vn``. Returns a dict of ``d``,
@@ -213,9 +258,21 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
 
         coef = {"d": asm(args, vn, sn, stim_c)[0]}
         asm_of = {}
-        for k in asm_inputs:  # dr/du - x dd/du for u = v and each state
-            dd, dr = derivative(lambda *u: asm(args, u[0], list(u[1:]), stim_c), own_copy([vn, *sn], k), [k])
-            asm_of[k] = dr - x * dd
+        if 0 in asm_inputs:  # dr/dv - x dd/dv: one JVP
+            dd, dr = derivative(lambda *u: asm(args, u[0], list(u[1:]), stim_c), own_copy([vn, *sn], 0), [0])
+            asm_of[0] = dr - x * dd
+        by_state = [k for k in asm_inputs if k > 0]
+        if by_state:
+            # dr/ds - x dd/ds for every state at once: one VJP of r - x d with cotangent 1 (each node's r and d
+            # depend on the states there only, so the cotangent of each state element is its own derivative).
+            # One JVP per state instead would repeat every mechanism's currents once per state.
+            def residual(*s):
+                d, r = asm(args, vn, list(s), stim_c)
+                return r - x * d
+
+            bars = jax.vjp(residual, *own_copy(list(sn), 1))[1](jnp.ones_like(x))
+            for k in by_state:
+                asm_of[k] = bars[k - 1]
         a, b = step.axial(args)
         # The cotangent of v_n is mu + axial^T y + (dr/dv - x dd/dv) y. The axial currents are -(A - D) v,
         # D the diagonal less its axial part; with A^T y = mu that makes it (D + dr/dv - x dd/dv) y.
@@ -230,17 +287,24 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         fn = lambda *u: adv(args, u[0], list(u[1:]))  # noqa: E731
         zeros = [jnp.zeros_like(u) for u in sn]
         slope = derivative(fn, inputs, [0]) if slopes else list(zeros)
-        diag, coef["cross"] = list(zeros), {}
+        diag, coef["cross"], coef["hub"] = list(zeros), {}, {}
         for colour in colours:
             ds = derivative(fn, inputs, [1 + g for g in colour])
             for h, g in couplings:
-                if g in colour:
+                if g in colour and h not in hubs:
                     if h == g:
                         diag[g] = ds[h]
                     else:
                         coef["cross"][h, g] = ds[h]
+        for h, row in hubs.items():  # a hub's row of the Jacobian: one VJP, each input's cotangent at its instances
+            bars = jax.vjp(lambda *s, h=h: adv(args, vnext, list(s))[h], *sn)[1](jnp.ones_like(sn[h]))
+            for g in row:
+                if g == h:
+                    diag[h] = bars[h]
+                else:
+                    coef["hub"][h, g] = bars[g]
         coef["sd"] = [lax.complex(s, t) for s, t in zip(slope, diag, strict=True)]
-        coef["asm"] = [at_nodes(asm_of[1 + g], g) if 1 + g in asm_of else zeros[g] for g in range(n_states)]
+        coef["asm"] = [asm_of.get(1 + g, zeros[g]) for g in range(n_states)]
         return coef
 
     def recursion(args, lam, coefs, los, keep_ls):
@@ -256,7 +320,7 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
 
         def one(lam, c):
             lv, ls = lam
-            lvy_k, lo_k, d_k, sd_k, asm_k, cross_k = c
+            lvy_k, lo_k, d_k, sd_k, asm_k, cross_k, hub_k = c
             if sparse:  # lo_k: the cotangents of the recorded samples
                 node = lax.iota(jnp.int32, lv.shape[0])
                 mu = lv
@@ -276,6 +340,11 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
                         if (h, g) in transfer:
                             term = term.at[transfer[h, g]].get(mode="fill", fill_value=0.0)
                         acc = acc + term
+                for (h, g2), c_hg in hub_k.items():  # c_hg at g's instances; ls[h] taken there
+                    if g2 == g:
+                        where = hubs[h][g]
+                        ls_h = ls[h] if where is None else ls[h].at[where].get(mode="fill", fill_value=0.0)
+                        acc = acc + c_hg * ls_h
                 ls_new.append(acc)
             return (lvy_k * y, ls_new), (y, ls if keep_ls else None)
 
@@ -285,8 +354,8 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
                 lam, outs[p] = one(lam, cs[p])
             return lam, outs
 
-        xs = [(coef["lvy"], lo, coef["d"], coef.get("sd", []), coef.get("asm", []), coef.get("cross", {}))
-              for coef, lo in zip(coefs, los, strict=True)]
+        xs = [(coef["lvy"], lo, coef["d"], coef.get("sd", []), coef.get("asm", []), coef.get("cross", {}),
+               coef.get("hub", {})) for coef, lo in zip(coefs, los, strict=True)]
         return lax.scan(body, (lam[0], list(lam[1])), xs, reverse=True)
 
     perturbed = {}  # which inputs are differentiated, from the forward rule
@@ -313,13 +382,26 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         vn0, sn0, vnext0 = phases[0][:3]
         adv_params = bool(set().union(*_dependencies(
             lambda *sub: advance(rebuilt(sub), vnext0[0], [s[0] for s in sn0]), *sub0)))
-        coefs = [coefficients(args, vn, sn, vnext, vnext - vn, stim_c) for vn, sn, vnext, stim_c, _ in phases]
+        # The coefficients and the parameters' cotangents of all phases at once (their rows one after another):
+        # one copy of the mechanisms' derivatives in the program instead of one per phase.
+        rows, k = vn0.shape[0], len(phases)
+
+        def joined(part):
+            return jax.tree_util.tree_map(lambda *xs: jnp.concatenate(xs, axis=0), *[ph[part] for ph in phases])
+
+        def split(tree, p):
+            return jax.tree_util.tree_map(lambda x: x[p * rows:(p + 1) * rows], tree)
+
+        vn_all, sn_all, vnext_all, stim_all = (joined(part) for part in range(4))
+        coef_all = coefficients(args, vn_all, sn_all, vnext_all, vnext_all - vn_all, stim_all)
+        coefs = [split(coef_all, p) for p in range(k)]
         lam, outs = recursion(args, lam, coefs, [ph[4] for ph in phases], adv_params)
-        total, stim_bars = None, []
-        for (vn, sn, vnext, stim_c, _), (y, ls1) in zip(phases, outs, strict=True):
-            bar, stim_bar = parameter_bars(rebuilt, sub0, adv_params, vn, sn, vnext, stim_c, y, ls1)
-            total = bar if total is None else [u + v for u, v in zip(total, bar, strict=True)]
-            stim_bars.append(stim_bar)
+        y_all = jnp.concatenate([y for y, _ in outs], axis=0)
+        ls_all = None if outs[0][1] is None else [jnp.concatenate([ls1[g] for _, ls1 in outs], axis=0)
+                                                   for g in range(n_states)]
+        bar, stim_bar = parameter_bars(rebuilt, sub0, adv_params, vn_all, sn_all, vnext_all, stim_all, y_all, ls_all)
+        total = [x.reshape((k, rows) + x.shape[1:]).sum(0) for x in bar]
+        stim_bars = [None if stim_bar is None else split(stim_bar, p) for p in range(k)]
         return lam, total, stim_bars
 
     def parameter_bars(rebuilt, sub0, adv_params, vn, sn, vnext, stim_c, y, ls1):
@@ -355,7 +437,7 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
     def one_step(args, carry, stim_k):  # the step, with the samples and what the adjoint needs of it
         v, s, extra = carry
         v1, s1 = step(args, v, s, stim_k)
-        return (v1, s1, extra), (v1[step.record], v, flat(s))
+        return (v1, s1, step.track(extra, v1) if step.track else extra), (v1[step.record], v, flat(s))
 
     def forward(args, carry0, stim):
         primal_of = lambda tree: jax.tree_util.tree_map(  # noqa: E731
@@ -364,8 +446,9 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
             args, is_leaf=lambda p: isinstance(p, CustomVJPPrimal))]
         perturbed["stim"] = stim.perturbed
         args, carry0, stim = primal_of(args), primal_of(carry0), primal_of(stim)
-        samples, stored = record(args, carry0, stim)
-        return samples, (args, carry0, stim, stored)
+        analyse()
+        samples, extra, stored = record(args, carry0, stim)
+        return (samples, extra), (args, carry0, stim, stored)
 
     @knows_batch
     def record(args, carry0, stim, batch):
@@ -379,6 +462,10 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
 
         def block(carry, stim_b):  # k steps: the v entering each (one output per phase), the states of the first
             states = flat(carry[1])
+            if n_states > UNROLLED_STATES:  # a large step: once in the program, looped over the k steps
+                carry, (samples, v_all) = lax.scan(lambda c, st: (lambda r: (r[0], r[1][:2]))(body(c, st)),
+                                                   carry, stim_b)
+                return carry, (samples, [v_all[j] for j in range(k)], states)
             samples, vs = [], []
             for j in range(k):
                 carry, (sample, v, _) = body(carry, stim_b[j])
@@ -403,10 +490,12 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
             samples.append(part.reshape((first,) + part.shape[2:]))
         carry, (part, vs_rest, ss_rest) = lax.scan(body, carry, stim[first:])
         samples = jnp.concatenate([*samples, part]) if samples else part
-        return samples, (vs, ss, vs_rest, ss_rest, carry[0], jnp.zeros((size, 0), stim.dtype))
+        return samples, carry[2], (vs, ss, vs_rest, ss_rest, carry[0], jnp.zeros((size, 0), stim.dtype))
 
-    def backward(residual, samples_bar):
+    def backward(residual, bars):
+        analyse()
         args, carry0, stim, stored = residual
+        samples_bar = bars[0]
         if isinstance(samples_bar, SymbolicZero):
             samples_bar = jnp.zeros(samples_bar.shape, samples_bar.dtype)
         return adjoint(args, carry0, stim, stored, samples_bar)
@@ -473,7 +562,8 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         args_bar = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(args), [
             next(bars) if p else None for p in perturbed["args"]])
         lv, ls = lam
-        carry_bar = (lv, jax.tree_util.tree_unflatten(state_def, ls), jnp.zeros_like(carry0[2]))
+        carry_bar = (lv, jax.tree_util.tree_unflatten(state_def, ls),
+                     jax.tree_util.tree_map(_zero_cotangent, carry0[2]))
         return args_bar, carry_bar, stim_bar
 
     @jax.custom_vjp

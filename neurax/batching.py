@@ -97,7 +97,8 @@ def cpu_batched(plain: Callable, nodes_of: Callable) -> Callable:
         workers = threads()
         size = tile_size(axis_size, state.shape[-1], state.dtype.itemsize, workers)
         if size >= axis_size:
-            return batched(*inputs), True
+            out = batched(*inputs)
+            return out, jax.tree_util.tree_map(lambda _: True, out)
         tiles = -(-axis_size // size)
 
         def split(x):  # (tiles, size, ...), the last tile padded with copies of the last simulation
@@ -117,7 +118,8 @@ def cpu_batched(plain: Callable, nodes_of: Callable) -> Callable:
             rest = [x for x, f in zip(leaves, flags, strict=True) if not f]
             tiled = [x for x, f in zip(parts, flags, strict=True) if f]
             out = lax.map(lambda tile: one_tile(*_merge(tile, rest, flags)), tiled)
-        return out.reshape((tiles * size,) + out.shape[2:])[:axis_size], True
+        out = jax.tree_util.tree_map(lambda x: x.reshape((tiles * size,) + x.shape[2:])[:axis_size], out)
+        return out, jax.tree_util.tree_map(lambda _: True, out)
 
     return batched_plain
 
@@ -130,13 +132,15 @@ def _merge(batched: list, unbatched: list, flags: list) -> list:
 
 def _side_by_side(one_tile: Callable, parts: list, flags: list, tiles: int, workers: int):
     """``one_tile`` on every tile of ``parts`` (batched leaves shaped ``(tiles, size, ...)``), the tiles as
-    separate executions of one compiled function on ``workers`` threads; stacked as ``(tiles, ...)``.
+    separate executions of one compiled function on ``workers`` threads; every output leaf stacked as
+    ``(tiles, ...)``.
 
     The tile is compiled on the first call (once per trace of the caller).
     """
     tile_avals = [jax.ShapeDtypeStruct(x.shape[1:] if f else x.shape, x.dtype)
                   for x, f in zip(parts, flags, strict=True)]
     out = jax.eval_shape(one_tile, *tile_avals)
+    out_leaves, out_tree = jax.tree_util.tree_flatten(out)
     compiled, lock = [], threading.Lock()
 
     def host(*arrays):
@@ -147,13 +151,16 @@ def _side_by_side(one_tile: Callable, parts: list, flags: list, tiles: int, work
         arrays = [np.asarray(x) for x in arrays]
 
         def tile(k):
-            return np.asarray(run(*[x[k] if f else x for x, f in zip(arrays, flags, strict=True)]))
+            result = run(*[x[k] if f else x for x, f in zip(arrays, flags, strict=True)])
+            return [np.asarray(leaf) for leaf in jax.tree_util.tree_leaves(result)]
 
         with ThreadPoolExecutor(min(workers, tiles)) as pool:
-            return np.stack(list(pool.map(tile, range(tiles))))
+            results = list(pool.map(tile, range(tiles)))
+        return tuple(np.stack([r[j] for r in results]) for j in range(len(out_leaves)))
 
-    result = jax.ShapeDtypeStruct((tiles,) + out.shape, out.dtype)
-    return jax.pure_callback(host, result, *parts, vmap_method="sequential")
+    result = tuple(jax.ShapeDtypeStruct((tiles,) + leaf.shape, leaf.dtype) for leaf in out_leaves)
+    return jax.tree_util.tree_unflatten(out_tree, list(jax.pure_callback(host, result, *parts,
+                                                                         vmap_method="sequential")))
 
 
 def knows_batch(fn: Callable) -> Callable:

@@ -39,6 +39,7 @@ Units (NEURON's): mV, ms, um, uF/cm^2 (cm), ohm cm (Ra), S/cm^2 (conductance den
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -429,6 +430,12 @@ class Cell:
             return self.distance("points")
         return self.distance("nodes")[self.element_nodes(key)]
 
+    def _is_conductance(self, key: tuple[str, ...]) -> bool:
+        from neurax.mechanisms.base import conductance_parameters
+
+        mech = next((p.mechanism for p in self._structure.placements if p.mechanism.name == key[0]), None)
+        return mech is not None and key[1] in conductance_parameters(mech)
+
     def element_nodes(self, key: tuple[str, ...]) -> np.ndarray:
         """The node of each element of a per-node parameter array (cm, a mechanism's or an ion's)."""
         if key[0] == "cm":
@@ -463,6 +470,8 @@ class Cell:
             traced = any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(value))
             if not traced and (np.ndim(value) or not np.isfinite(float(value))):
                 raise NeuraxError(f"{name} is GLOBAL: give one finite number, got {value!r}")
+            if not traced and self._is_conductance(key) and float(value) < 0:
+                raise NeuraxError(f"{name} = {float(value):g}: a conductance cannot be negative")
             target[key[-1]] = jnp.asarray(value, dtype=float) if traced else np.asarray(float(value))
             return Cell._build(self._structure, params)
         raw = value(self._where(key)[index]) if callable(value) else value
@@ -473,6 +482,10 @@ class Cell:
         values = np.broadcast_to(np.asarray(raw, dtype=float), index.shape)
         if not np.all(np.isfinite(values)):
             raise NeuraxError(f"{name} on {on!r}: values must be finite")
+        if key[0] in ("cm", "Ra", "radius_scale") and np.any(values <= 0):
+            raise NeuraxError(f"{name} = {values.min():g} on {on!r}: {name} must be positive")
+        if len(key) == 2 and self._is_conductance(key) and np.any(values < 0):
+            raise NeuraxError(f"{name} = {values.min():g} on {on!r}: a conductance cannot be negative")
         array = np.array(target[key[-1]], dtype=float)
         array[index] = values
         target[key[-1]] = array
@@ -495,6 +508,67 @@ class Cell:
     def with_params(self, params: dict) -> Cell:
         """The same cell with a different parameter pytree (same structure)."""
         return Cell._build(self._structure, params)
+
+    def check(self) -> Cell:
+        """``self`` if its parameters make physical sense, else an error naming the first that does not: a
+        negative conductance (a parameter in S/cm2, mho/cm2, uS, ...), ``cm <= 0`` on a segment, ``Ra <= 0``, a
+        diameter scale ``<= 0``, or a value that is not finite.
+
+        Raises:
+            NeuraxError: see above.
+        """
+        from neurax.mechanisms.base import conductance_parameters
+
+        params = self._params
+        tree = self.tree
+        checks = (("cm", np.asarray(params["cm"])[tree.seg_node], tree.seg_node, "must be positive"),
+                  ("Ra", np.asarray(params["Ra"]), None, "must be positive"),
+                  ("radius_scale", np.asarray(params["radius_scale"]), None, "must be positive"))
+        for name, values, nodes, rule in checks:
+            bad = np.flatnonzero(~(values > 0))
+            if bad.size:
+                where = f" at {self.describe_node(int(nodes[bad[0]]))}" if nodes is not None else ""
+                raise NeuraxError(f"{name} = {values[bad[0]]:g}{where}: {name} {rule}")
+        for p in self._structure.placements:
+            mech = p.mechanism
+            for pname in conductance_parameters(mech):
+                values = np.asarray(params[mech.name][pname], dtype=float)
+                bad = np.flatnonzero(~(values.reshape(-1) >= 0))
+                if bad.size:
+                    where = "" if values.ndim == 0 else f" at {self.describe_node(int(p.nodes[bad[0]]))}"
+                    raise NeuraxError(f"{pname}_{mech.name} = {values.reshape(-1)[bad[0]]:g}{where}: a conductance "
+                                      "cannot be negative")
+        return self
+
+    def describe_node(self, node: int) -> str:
+        """A node as NEURON names the location: ``"dend[3](0.5)"`` (a segment's centre), ``"dend[3](1)"``."""
+        tree = self.tree
+        return f"{self.morphology[int(tree.node_section[node])].name}({float(tree.node_x[node]):g})"
+
+    def fingerprint(self) -> str:
+        """A digest of the cell's structure (morphology, discretisation, which mechanisms where, ions): equal
+        for equal structures, so that they share a compiled simulation.
+        """
+        cache = self._structure.__dict__.setdefault("_cache", {})
+        if "fingerprint" not in cache:
+            import hashlib
+
+            h = hashlib.sha256()
+            tree = self.tree
+            for array in (tree.parent, tree.seg_node, tree.node_section, tree.node_x, self.morphology.points,
+                          self.morphology.arc, *(np.asarray(getattr(self.pieces, f.name)) for f in
+                                                 dataclasses.fields(self.pieces))):
+                h.update(np.ascontiguousarray(array).tobytes())
+            for p in self._structure.placements:
+                mech = p.mechanism
+                h.update(repr((mech.__module__, mech.__qualname__, mech.name, mech.order,
+                               getattr(mech, "source", ""), getattr(mech, "usetable", True))).encode())
+                h.update(np.ascontiguousarray(p.nodes).tobytes())
+            for ion, nodes in sorted(self._structure.ions.items()):
+                h.update(ion.encode())
+                h.update(np.ascontiguousarray(nodes).tobytes())
+            cache["fingerprint"] = h.hexdigest()
+        return cache["fingerprint"]
 
     def __repr__(self) -> str:
         mechs = ", ".join(f"{m.name}@{n.size}" for m, n in self.mechanisms) or "no mechanisms"

@@ -19,6 +19,7 @@ the stimuli are pytrees; ``tstop``, ``dt``, ``record`` and ``rates`` are static)
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -27,41 +28,107 @@ import numpy as np
 
 from neurax._jax import jax, jnp, lax
 from neurax.adjoint import Step, adjoint_scan
-from neurax.batching import cpu_batched
+from neurax.batching import cpu_batched, threads
 from neurax.cell import Cell
 from neurax.engine import Engine
 from neurax.errors import NeuraxError
 from neurax.geometry import segment_geometry
+from neurax.mechanisms.base import conductance_parameters
 from neurax.solver.hines import TreeStructure
 from neurax.stimuli import IClamp
 
-__all__ = ["simulate", "Solution"]
+__all__ = ["simulate", "Solution", "SimulationError", "BlowUpWarning", "BLOWUP_MV", "check_parameters"]
 
 #: Up to this many current clamps are added to the node equations densely rather than by a scatter.
 DENSE_STIMULI = 4
 
 
+#: |v| above this (mV), or a value that is not finite, is a blow-up (NEURON would be as far off: the
+#: step is unstable or the parameters make no physical sense).
+BLOWUP_MV = 1e4
+
+
 @dataclass(frozen=True)
 class Solution:
-    """Recorded traces.
+    """Recorded traces, and whether the simulation stayed sane.
 
     Attributes:
         t: sample times (ms), ``t[0] = 0`` then one per step (NEURON's half-step sums).
         v: membrane potential (mV), shape ``(len(record), len(t))`` (batch axes in front under vmap).
         record: the recorded locations, as given.
+        blowup: the first step at which some node's voltage was not finite or beyond
+            :data:`BLOWUP_MV` in magnitude, -1 if none (an integer array; batch axes in front under vmap).
+        blowup_node: the node where that happened first (-1 if none).
+        invalid: whether parameters made no physical sense (a negative conductance, cm < 0, Ra <= 0, a
+            diameter scale <= 0); set when they were traced and could not be refused before the run.
+        where: names a node (``"dend[3](0.75)"``), for messages.
     """
 
     t: object
     v: object
     record: tuple[str, ...]
+    blowup: object = None
+    blowup_node: object = None
+    invalid: object = None
+    where: object = None
 
     def __getitem__(self, location: str):
         """The trace recorded at ``location`` (as given to ``record``)."""
         return self.v[..., self.record.index(location), :]
 
+    @property
+    def ok(self):
+        """True where the run stayed finite and within :data:`BLOWUP_MV` with sane parameters (traceable)."""
+        if self.blowup is None:
+            return True
+        return (jnp.asarray(self.blowup) < 0) & ~jnp.asarray(self.invalid)
 
-jax.tree_util.register_pytree_node(Solution, lambda s: ((s.t, s.v), s.record),
-                                   lambda rec, leaves: Solution(leaves[0], leaves[1], rec))
+    def check(self) -> Solution:
+        """``self`` if the run is sane, else a :class:`SimulationError` naming the first bad step, its time,
+        section and segment (or the parameters).
+
+        Raises:
+            SimulationError: see above.
+        """
+        message = self.problem()
+        if message:
+            raise SimulationError(message)
+        return self
+
+    def problem(self) -> str | None:
+        """What went wrong (one line), or None."""
+        if self.blowup is None:
+            return None
+        blowup = np.asarray(self.blowup)
+        invalid = np.asarray(self.invalid)
+        if invalid.any():
+            return ("parameters make no physical sense (a negative conductance, cm < 0, Ra <= 0 or a diameter scale "
+                    "<= 0); the traces are meaningless")
+        if (blowup < 0).all():
+            return None
+        flat = blowup.reshape(-1)
+        k = int(np.flatnonzero(flat >= 0)[0])
+        step = int(flat[k])
+        node = int(np.asarray(self.blowup_node).reshape(-1)[k])
+        t = np.asarray(self.t)
+        time = float(t[..., step + 1].reshape(-1)[0]) if t.shape[-1] > step + 1 else float("nan")
+        place = self.where(node) if self.where is not None else f"node {node}"
+        batch = f" (simulation {k} of the batch)" if flat.size > 1 else ""
+        return (f"the simulation blew up at step {step + 1} (t = {time:g} ms) at {place}{batch}: v was not finite or "
+                f"beyond {BLOWUP_MV:g} mV; reduce dt or the stimulus, or check the parameters")
+
+
+class SimulationError(NeuraxError):
+    """A simulation that blew up or ran with parameters that make no physical sense."""
+
+
+class BlowUpWarning(UserWarning):
+    """A simulation blew up (see :meth:`Solution.problem`); the traces from that step on are meaningless."""
+
+
+jax.tree_util.register_pytree_node(
+    Solution, lambda s: ((s.t, s.v, s.blowup, s.blowup_node, s.invalid), (s.record, s.where)),
+    lambda aux, leaves: Solution(leaves[0], leaves[1], aux[0], *leaves[2:], where=aux[1]))
 
 
 def _times(tstop: float, dt: float) -> tuple[int, np.ndarray, np.ndarray]:
@@ -78,6 +145,11 @@ def simulate(cell: Cell, stimuli: Sequence[IClamp] = (), record: Sequence[str] |
              tstop: float, dt: float = 0.025, v_init=-65.0, celsius=6.3, rates: str = "table",
              dtype=jnp.float64, progress: bool = False, checkpoint: int | bool | None = None) -> Solution:
     """Simulate a cell with NEURON's fixed-step method.
+
+    The whole simulation, set-up included, is one compiled function, made once per kind of simulation: the
+    same cell structure (morphology, nseg, where each mechanism is), clamp locations, recorded locations,
+    ``tstop``, ``dt``, ``rates``, ``dtype`` and ``checkpoint``. Other parameter values, clamp timings and
+    amplitudes, ``v_init`` and ``celsius`` reuse it; a different cell structure compiles anew.
 
     Args:
         cell: the cell (:class:`~neurax.cell.Cell`).
@@ -96,15 +168,123 @@ def simulate(cell: Cell, stimuli: Sequence[IClamp] = (), record: Sequence[str] |
             Memory then grows with sqrt(steps) instead of steps, for about one extra forward pass.
 
     Returns:
-        A :class:`Solution` with times and traces.
+        A :class:`Solution` with times and traces. A run that blows up (v not finite or beyond
+        :data:`BLOWUP_MV`) is reported by a :class:`BlowUpWarning` outside ``jit``; inside, check
+        ``solution.ok`` or call ``solution.check()``.
+
+    Raises:
+        NeuraxError: ``dt <= 0``, or parameters that make no physical sense (negative conductances,
+            ``cm < 0``, ``Ra <= 0``), when they are known before the run.
     """
-    run = Run(cell, stimuli, record, tstop=tstop, dt=dt, v_init=v_init, celsius=celsius, rates=rates, dtype=dtype)
-    if progress and not run.traced and run.steps > 0:
-        return run.finish(run.chunked(progress=True))
-    if checkpoint:
-        size = max(1, round(run.steps ** 0.5)) if checkpoint is True else int(checkpoint)
-        return run.finish(run.scan(recompute=size))
-    return run.finish(run.scan())
+    plan = Plan.of(cell, stimuli, record, tstop=tstop, dt=dt, rates=rates, dtype=dtype, checkpoint=checkpoint)
+    traced = any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(
+        (cell.params, [(s.delay, s.dur, s.amp) for s in stimuli], v_init, celsius)))
+    if not traced:
+        check_parameters(cell)
+    dynamic = plan.arguments(cell, stimuli, v_init, celsius)
+    if progress and not traced and plan.steps > 0:
+        run = Run(cell, stimuli, record, tstop=tstop, dt=dt, v_init=v_init, celsius=celsius, rates=rates, dtype=dtype)
+        solution = run.finish(*run.chunked(progress=True))
+    else:
+        solution = plan.solution(compiled(plan, *dynamic)[0], cell)
+    if not traced:
+        message = solution.problem()
+        if message:
+            warnings.warn(message, BlowUpWarning, stacklevel=2)
+    return solution
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """What fixes a simulation's compiled function (see :func:`simulate`), compared by content."""
+
+    structure: object
+    stim_locations: tuple[str, ...]
+    record: tuple[str, ...]
+    tstop: float
+    dt: float
+    rates: str
+    dtype: object
+    checkpoint: object
+    steps: int
+    key: tuple
+    peak: bool = False
+
+    @staticmethod
+    def of(cell: Cell, stimuli, record, *, tstop, dt, rates, dtype, checkpoint=None, peak: bool = False) -> Plan:
+        """The plan of a simulation of ``cell`` (``peak``: also keep every node's highest voltage)."""
+        steps = _times(tstop, dt)[0]
+        record = tuple(record) if record is not None else (_default_record(cell),)
+        locations = tuple(s.location for s in stimuli)
+        key = (cell.fingerprint(), locations, record, float(tstop), float(dt), rates, jnp.dtype(dtype).name,
+               checkpoint, peak, threads())  # threads: how vmapped batches are tiled (NEURAX_THREADS)
+        return Plan(cell._structure, locations, record, float(tstop), float(dt), rates, dtype, checkpoint, steps, key,
+                    peak)
+
+    def solution(self, raw: tuple, cell: Cell) -> Solution:
+        """The :class:`Solution` from the compiled function's first output (plain arrays)."""
+        t, v, blowup, node, invalid = raw
+        return Solution(t=t, v=v, record=self.record, blowup=blowup, blowup_node=node, invalid=invalid,
+                        where=cell.describe_node)
+
+    def arguments(self, cell: Cell, stimuli, v_init, celsius) -> tuple:
+        """The values the compiled function takes (:func:`compiled`): parameters, clamp timings, v_init,
+        celsius and the tables made before compiling.
+        """
+        return (cell.params, tuple((s.delay, s.dur, s.amp) for s in stimuli), v_init, celsius,
+                prepare(cell, celsius=celsius, dt=self.dt, rates=self.rates, dtype=self.dtype))
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Plan) and self.key == other.key
+
+
+def prepare(cell: Cell, *, celsius, dt, rates: str, dtype) -> dict | None:
+    """The mechanisms' per-simulation precomputations (rate tables), made before compiling where their inputs are
+    known numbers: they are then computed with numpy, whose exp and log are the C library's that NEURON uses (the
+    tables agree with NEURON's bit for bit). None where an input is traced: they are made inside instead.
+    """
+    params = cell.params
+    leaves = jax.tree_util.tree_leaves((params, celsius))
+    if any(isinstance(x, jax.core.Tracer) for x in leaves):
+        return None
+    ctx = {"dt": dt, "celsius": float(celsius), "rates": rates, "dtype": dtype}
+    out: dict = {}
+    for mech in dict.fromkeys(m for m, _ in cell.mechanisms):
+        extra = mech().prepare(params[mech.name], {**ctx, **out})
+        out.update(extra)
+    return out
+
+
+def _execute(plan: Plan, params, stim_values, v_init, celsius, prepared) -> tuple:
+    """One whole simulation (set-up, time loop, samples) of ``plan`` with these values; see :func:`simulate`.
+
+    Returns ``(t, v, blowup, blowup_node, invalid)`` (see :class:`Solution`; :meth:`Plan.solution` makes one)
+    and every node's highest voltage (mV; None unless ``plan.peak``). Plain arrays, so that the compiled
+    function can be saved to disk (the command line's cache).
+    """
+    cell = Cell._build(plan.structure, params)
+    stimuli = [IClamp(loc, *values) for loc, values in zip(plan.stim_locations, stim_values, strict=True)]
+    run = Run(cell, stimuli, plan.record, tstop=plan.tstop, dt=plan.dt, v_init=v_init, celsius=celsius,
+              rates=plan.rates, dtype=plan.dtype, validate=True, prepared=prepared, peak=plan.peak)
+    recompute = None
+    if plan.checkpoint:
+        recompute = max(1, round(run.steps ** 0.5)) if plan.checkpoint is True else int(plan.checkpoint)
+    samples, extra = run.scan(recompute=recompute)
+    sol = run.finish(samples, extra)
+    return (sol.t, sol.v, sol.blowup, sol.blowup_node, sol.invalid), extra.get("vmax")
+
+
+#: The compiled simulation: ``compiled(plan, *plan.arguments(...))`` (compiled once per equal plan).
+compiled = jax.jit(_execute, static_argnums=0)
+
+
+def check_parameters(cell: Cell) -> None:
+    """Refuse parameters that make no physical sense (see :meth:`neurax.cell.Cell.check`)."""
+    cell.check()
+
 
 
 class Run:
@@ -115,12 +295,16 @@ class Run:
     """
 
     def __init__(self, cell: Cell, stimuli: Sequence[IClamp], record: Sequence[str] | None, *, tstop: float, dt: float,
-                 v_init, celsius, rates: str, dtype, peak: bool = False) -> None:
+                 v_init, celsius, rates: str, dtype, peak: bool = False, validate: bool = False,
+                 prepared: dict | None = None) -> None:
         if rates not in ("table", "exact"):
             raise NeuraxError(f"rates must be 'table' or 'exact', got {rates!r}")
         self.steps, t_mid, self.t_out = _times(tstop, dt)
         self.record = tuple(record) if record is not None else (_default_record(cell),)
         self.dtype = dtype
+        self.where = cell.describe_node
+        self.end_nodes = np.ones(cell.tree.n_nodes + _padding(cell.tree.n_nodes, dtype), np.int32)
+        self.end_nodes[cell.tree.seg_node] = 0
         tree = cell.tree
         _check_membrane(cell)
         rec_nodes = np.array([tree.node_of(r) for r in self.record], dtype=np.int32)
@@ -130,8 +314,11 @@ class Run:
         ctx = {"dt": jnp.asarray(dt, dtype), "celsius": jnp.asarray(celsius, dtype), "rates": rates,
                "dtype": dtype}
         engine = _engine(cell, _padding(cell.tree.n_nodes, dtype))
-        for mech in {b.mechanism for b in engine.blocks}:
-            ctx.update(mech().prepare(params[mech.name], ctx))
+        if prepared is None:
+            for mech in dict.fromkeys(b.mechanism for b in engine.blocks):
+                ctx.update(mech().prepare(params[mech.name], ctx))
+        else:  # made before compiling (see prepare())
+            ctx.update(prepared)
         # Segment area and axial conductance from the (scaled) diameters and Ra, with NEURON's formulas,
         # inside the traced function so that gradients reach geometry.
         area, g, diam = node_geometry(cell, params, dtype)
@@ -190,41 +377,70 @@ class Run:
         def advance(args, v, states):
             return engine.advance(args[3], v, states, {**static_ctx, **args[4]})
 
+        def track(extra, v):  # the first step at which each node blew up, and |v| then; the running peak
+            bad = ~(jnp.abs(v) <= BLOWUP_MV)  # also where v is NaN
+            new = (extra["bad"] < 0) & bad
+            size = jnp.where(jnp.isnan(v), jnp.inf, jnp.abs(v))
+            out = {"k": extra["k"] + 1, "bad": jnp.where(new, extra["k"], extra["bad"]),
+                   "size": jnp.where(new, size, extra["size"])}
+            if "vmax" in extra:
+                out["vmax"] = jnp.maximum(extra["vmax"], v)
+            return out
+
         # The axial currents at v are added inside the solve's loops (cable_solve).
         self.parts = Step(structure, assemble, advance, lambda args: (args[1], args[2]), rec_nodes,
-                          engine.state_nodes)
+                          engine.state_nodes, track)
 
         def step(args, carry, stim_k):
-            v, states, vmax = carry
+            v, states, extra = carry
             v, states = self.parts(args, v, states, stim_k)
-            if peak:
-                vmax = jnp.maximum(vmax, v)
-            return (v, states, vmax), v[rec_nodes]
+            return (v, states, track(extra, v)), v[rec_nodes]
 
         v0 = jnp.full(n, v_init, dtype=dtype)
         states0 = engine.init(mech_args, v0, ctx)
         ctx_arrays = {k: x for k, x in ctx.items() if k not in static_ctx}
         self.args = (d_fixed, a, b, mech_args, ctx_arrays)
+        self.invalid = _invalid(cell, params) if validate else None
         # Where JAX differentiates the steps themselves (checkpointed(), the tests' reference), each step is
         # rematerialised in the backward pass: only the carry (v and the states) is stored per step,
         # instead of ~35 intermediate arrays (measured: 1.6 GB -> 0.2 GB and faster on 1,248 nodes).
         self._step = jax.checkpoint(step)
         self.step = partial(self._step, self.args)
-        self.carry0 = (v0, states0, v0 if peak else jnp.zeros((), dtype))
+        extra = {"k": jnp.zeros((), jnp.int32), "bad": jnp.full(n, -1, jnp.int32), "size": jnp.zeros(n, dtype)}
+        if peak:
+            extra["vmax"] = v0
+        self.carry0 = (v0, states0, extra)
         self.v0 = v0[rec_nodes]
         self.traced = any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves((v0, params, self.stim)))
 
     def scan(self, recompute: int | None = None):
-        """The samples of all steps, from one ``lax.scan`` (in tiles under ``jax.vmap`` on CPU: :mod:`neurax.batching`).
+        """``(samples of all steps, the carry's extra at the end)`` from one ``lax.scan`` (in tiles under
+        ``jax.vmap`` on CPU: :mod:`neurax.batching`).
 
         ``recompute``: differentiate with the adjoint's checkpointing (see :func:`neurax.adjoint.adjoint_scan`).
         """
         return _scan(self._step, self.parts, self.args, self.carry0, self.stim, recompute)
 
-    def finish(self, trace) -> Solution:
-        """The :class:`Solution` from the recorded samples of every step."""
+    def finish(self, trace, extra=None) -> Solution:
+        """The :class:`Solution` from the recorded samples of every step (and the carry's ``extra`` at the end,
+        which says whether and where the run blew up).
+        """
         v = jnp.concatenate([self.v0[None, :], trace], axis=0).T
-        return Solution(t=jnp.asarray(self.t_out, self.dtype), v=v, record=self.record)
+        t = jnp.asarray(self.t_out, self.dtype)
+        if extra is None:
+            return Solution(t=t, v=v, record=self.record)
+        bad = extra["bad"]
+        big = jnp.iinfo(jnp.int32).max
+        # the first step, and among the nodes that blew up then the one furthest off (a segment's centre before
+        # a zero-area end node)
+        first = jnp.min(jnp.where(bad >= 0, bad, big), initial=big)
+        then = (bad >= 0) & (bad == first)
+        rank = jnp.where(then, jnp.where(jnp.asarray(self.end_nodes) == 0, 1.0, 0.0), -1.0)
+        node = jnp.argmax(jnp.where(rank == jnp.max(rank), extra["size"], -1.0)) if bad.size else jnp.int32(0)
+        blown = first < big
+        invalid = self.invalid if self.invalid is not None else jnp.zeros((), bool)
+        return Solution(t=t, v=v, record=self.record, blowup=jnp.where(blown, first, -1),
+                        blowup_node=jnp.where(blown, node, -1).astype(jnp.int32), invalid=invalid, where=self.where)
 
     def checkpointed(self, size: int):
         """All steps as an outer scan over chunks of ``size`` steps whose insides are rematerialised.
@@ -245,7 +461,8 @@ class Run:
         return trace.reshape((chunks * size,) + trace.shape[2:])[: self.steps]
 
     def chunked(self, progress: bool = False, chunks: int = 20, timings: dict | None = None):
-        """Run in ``chunks`` jitted pieces (one compilation), printing progress; returns the samples.
+        """Run in ``chunks`` jitted pieces (one compilation), printing progress; returns the samples and the
+        carry's extra at the end (as :meth:`scan`).
 
         ``timings`` (if given) receives ``compile`` and ``run`` seconds and the final ``carry``.
         """
@@ -271,7 +488,7 @@ class Run:
             print(file=sys.stderr)
         if timings is not None:
             timings.update(compile=t1 - t0, run=time.perf_counter() - t1, carry=carry)
-        return jnp.concatenate(out, axis=0)[: self.steps]
+        return jnp.concatenate(out, axis=0)[: self.steps], carry[2]
 
 
 def _scan(step, parts: Step, args, carry0, stim, recompute: int | None = None):
@@ -284,11 +501,22 @@ def _scan(step, parts: Step, args, carry0, stim, recompute: int | None = None):
     """
 
     def plain(args, carry0, stim):
-        return lax.scan(partial(step, args), carry0, stim)[1]
+        carry, samples = lax.scan(partial(step, args), carry0, stim)
+        return samples, carry[2]
 
     if jax.default_backend() == "cpu":
         plain = cpu_batched(plain, lambda args, carry0, stim: carry0[0])
     return adjoint_scan(parts, plain, args, carry0, stim, recompute)
+
+
+def _invalid(cell: Cell, params: dict):
+    """Whether traced parameters make no physical sense (see :meth:`Cell.check`): a traced flag."""
+    flag = (jnp.any(params["cm"][cell.tree.seg_node] <= 0) | jnp.any(params["Ra"] <= 0)
+            | jnp.any(params["radius_scale"] <= 0))
+    for mech, _ in cell.mechanisms:
+        for name in conductance_parameters(mech):
+            flag = flag | jnp.any(params[mech.name][name] < 0)
+    return flag
 
 
 def node_geometry(cell: Cell, params: dict, dtype) -> tuple:

@@ -42,7 +42,7 @@ from typing import Any, ClassVar
 
 from neurax._jax import jax, jnp
 
-__all__ = ["Mechanism", "IonUse", "cnexp", "cnexp_step"]
+__all__ = ["Mechanism", "IonUse", "cnexp", "cnexp_step", "conductance_parameters"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,6 +156,26 @@ class Mechanism:
     def refresh(self, v, s: dict, p: dict, ctx: dict) -> dict:
         """The :attr:`carried` values after the current pass at ``v`` (none for most mechanisms)."""
         return {}
+
+
+def conductance_parameters(mech: type[Mechanism]) -> tuple[str, ...]:
+    """The parameters of a mechanism that are conductances, by their units (S/cm2, mho/cm2, uS, nS, ...): these
+    must not be negative.
+    """
+    from neurax.nmodl.units import UnitError, Units
+
+    units = Units()
+    out = []
+    for name, unit in mech.units.items():
+        if not unit or name not in (*mech.parameter_names(), *mech.global_params):
+            continue
+        try:
+            dims = units.value(unit)[1]
+        except UnitError:
+            continue
+        if dims in ((-2, -1, 3, 2, 0), (-4, -1, 3, 2, 0)):  # siemens, siemens per area
+            out.append(name)
+    return tuple(out)
 
 
 def total_current(currents):

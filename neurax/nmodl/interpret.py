@@ -252,12 +252,12 @@ class Interpreter:
             if stmt.kind is None:
                 self.run(stmt.body, frame)
         elif isinstance(stmt, S.FromLoop):
-            start, stop, step = (self.constant(e, frame) for e in (stmt.start, stmt.stop, stmt.step))
-            if step == 0:
-                raise self.error("FROM loop with step 0", stmt.line)
+            start, stop, step = (int(self.constant(e, frame)) for e in (stmt.start, stmt.stop, stmt.step))
+            if step <= 0 and start <= stop:  # nocmodl's loop is for (i = a; i <= b; i += c)
+                raise self.error("this FROM loop never ends in NEURON (a step <= 0 from a start <= its end)", stmt.line)
             i = start
             saved = frame.local.get(stmt.var)
-            while (i <= stop) if step > 0 else (i >= stop):
+            while i <= stop:
                 frame.local[stmt.var] = float(i)
                 self.run(stmt.body, frame)
                 i += step
@@ -469,7 +469,8 @@ class Interpreter:
             if block.kind == "FUNCTION":
                 local[name] = 0.0
             builder.tables = tables  # a tabled function may call another one tabled before it
-            builder.run(block.body, Frame(sub_env, local))
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # untaken if-branches
+                builder.run(block.body, Frame(sub_env, local))
             columns = {}
             for var in names:
                 values = local[var] if block.kind == "FUNCTION" else sub_env[var]
@@ -497,8 +498,9 @@ class Interpreter:
         else:
             i = xi.astype(jnp.int32)
             theta = xi - i
-            out = {var: jnp.asarray(values).at[i].get(mode="promise_in_bounds")
-                   + theta * jnp.asarray(diffs).at[i].get(mode="promise_in_bounds")
+            dtype = jnp.result_type(theta)  # float32 runs keep float32 tables
+            out = {var: jnp.asarray(values, dtype).at[i].get(mode="promise_in_bounds")
+                   + theta * jnp.asarray(diffs, dtype).at[i].get(mode="promise_in_bounds")
                    for var, (values, diffs) in columns.items()}
         if block.kind == "FUNCTION":
             return out[block.name]
@@ -514,4 +516,5 @@ class Interpreter:
                              f"mechanism.with_function_table({call.name!r}, x, y)", call.line)
         xs, ys = data
         x = self.eval(call.args[0], frame)
-        return jnp.interp(x, xs, ys)
+        dtype = jnp.result_type(x)  # float32 runs interpolate in float32
+        return jnp.interp(x, jnp.asarray(xs, dtype), jnp.asarray(ys, dtype))

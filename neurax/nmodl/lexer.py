@@ -127,6 +127,13 @@ def _tokens(text: str, path: str) -> list[Token]:
         if ch in " \t\f\v" or ch == "\x1a":  # \x1a: DOS end-of-file marker, seen in old files
             pos += 1
             continue
+        if ch == "[" and tokens and tokens[-1].kind == "name" and tokens[-1].text == "REPRESENTS":
+            end = text.find("]", pos)  # an ontology term such as [NCIT:C17145]: its ':' is no comment
+            if end < 0 or "\n" in text[pos:end]:
+                raise NmodlError("REPRESENTS [ is not closed on its line", path, line)
+            tokens.append(Token("name", text[pos:end + 1], line, pos, end + 1))
+            pos = end + 1
+            continue
         if ch in ":?":  # comment to the end of the line
             end = text.find("\n", pos)
             pos = n if end < 0 else end
@@ -176,7 +183,8 @@ def _tokens(text: str, path: str) -> list[Token]:
         if op is None and ch in _SINGLE:
             op = ch
         if op is None:
-            raise NmodlError(f"unexpected character {ch!r}", path, line)
+            hint = " (the DISCRETE-block lag x@1 is not supported)" if ch == "@" else ""
+            raise NmodlError(f"unexpected character {ch!r}{hint}", path, line)
         tokens.append(Token("op", op, line, pos, pos + len(op)))
         pos += len(op)
     tokens.append(Token("end", "", line, n, n))
@@ -184,6 +192,8 @@ def _tokens(text: str, path: str) -> list[Token]:
 
 
 def _find_word(text: str, word: str, start: int) -> int:
-    """Offset of the next occurrence of ``word`` as a whole word, or -1."""
-    m = re.compile(rf"(?<![A-Za-z0-9_]){word}(?![A-Za-z0-9_])").search(text, start)
-    return m.start() if m else -1
+    """Offset of the next ``word`` that is the first word of its line (as nocmodl reads ENDCOMMENT and
+    ENDVERBATIM: the word elsewhere on a line is text), or -1.
+    """
+    m = re.compile(rf"(?:^|(?<=\n))[ \t\f\v]*({word})(?![A-Za-z0-9_])").search(text, start)
+    return m.start(1) if m else -1

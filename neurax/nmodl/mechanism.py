@@ -349,12 +349,44 @@ def _reads_time(model: MechanismModel) -> bool:
         NmodlError: INITIAL or the state pass reads ``t`` (not supported yet).
     """
     cache: dict = {}
-    current, state, initial = _passes(model)
-    for stmts, where in ((state, "a SOLVE'd block"), (initial, "INITIAL")):
-        if "t" in _flow(model, stmts, set(), set(), cache)[0]:
-            raise NmodlError(f"{where} reads t: neurax supports t in BREAKPOINT's currents only", model.path,
-                             (model.breakpoint or model.initial).line)
+    current, state, _ = _passes(model)
+    if "t" in _flow(model, state, set(), set(), cache)[0]:  # INITIAL may read t: it is 0 there
+        raise NmodlError("the state pass (a SOLVE'd block) reads t: neurax supports t in INITIAL and in BREAKPOINT's "
+                         "currents only", model.path, _first_read(model, state, "t"))
     return "t" in _flow(model, current, set(), set(), cache)[0]
+
+
+def _first_read(model: MechanismModel, stmts, name: str) -> int | None:
+    """The line of the first statement (in ``stmts`` or the blocks they SOLVE or call) that reads ``name``."""
+    blocks = {**model.functions, **model.procedures, **model.derivatives, **model.kinetics}
+    seen: set = set()
+
+    def reads(e) -> bool:
+        if isinstance(e, S.Var):
+            return e.name == name or (e.index is not None and reads(e.index))
+        if isinstance(e, S.Call):
+            return any(reads(a) for a in e.args) or (e.name in blocks and visit(blocks[e.name].body) is not None)
+        if isinstance(e, S.Unary):
+            return reads(e.operand)
+        if isinstance(e, S.Binary):
+            return reads(e.left) or reads(e.right)
+        return False
+
+    def visit(body):
+        for stmt in S.walk(body):
+            if isinstance(stmt, S.Solve) and stmt.block in blocks and stmt.block not in seen:
+                seen.add(stmt.block)
+                line = visit(blocks[stmt.block].body)
+                if line is not None:
+                    return line
+            values = [v for v in stmt.__dict__.values() if not isinstance(v, (str, int, float, type(None)))]
+            for value in values:
+                for e in value if isinstance(value, tuple) else (value,):
+                    if reads(e):
+                        return stmt.line
+        return None
+
+    return visit(stmts)
 
 
 def carried_values(model: MechanismModel) -> tuple[str, ...]:
@@ -377,7 +409,7 @@ def carried_values(model: MechanismModel) -> tuple[str, ...]:
         name = sorted(self_fed)[0]
         raise NmodlError(f"BREAKPOINT reads {name} before assigning it, and only BREAKPOINT assigns it: the "
                          "result would depend on NEURON evaluating BREAKPOINT twice per step, which neurax "
-                         "does not reproduce", model.path, model.breakpoint.line)
+                         "does not reproduce", model.path, _first_read(model, current, name) or model.breakpoint.line)
     return tuple(sorted(carried))
 
 

@@ -47,7 +47,10 @@ EVENT_CALLS = ("net_send", "net_event", "net_move")
 PREDEFINED = {"PI": math.pi, "FARADAY": 1.602176634e-19 * 6.02214076e23, "R": 1.380649e-23 * 6.02214076e23,
               "E": math.e}
 #: SOLVE methods for DERIVATIVE blocks, and for KINETIC blocks.
-METHODS = {"DERIVATIVE": ("cnexp", "derivimplicit", "euler"), "KINETIC": ("sparse", "derivimplicit")}
+METHODS = {"DERIVATIVE": ("cnexp", "derivimplicit", "euler"), "KINETIC": ("sparse",)}
+#: Every METHOD nocmodl knows.
+NOCMODL_METHODS = ("cnexp", "derivimplicit", "euler", "runge", "sparse", "newton", "simeq", "after_cvode", "cvode_t",
+                   "cvode_t_v")
 #: VERBATIM text that does nothing (after removing C comments and whitespace).
 _HARMLESS_VERBATIM = re.compile(r"^(return\s*0?\s*;)?$")
 
@@ -184,15 +187,23 @@ def analyze(module: S.Module) -> MechanismModel:
             ranges.update(stmt.names)
         elif stmt.keyword == "GLOBAL":
             globals_.update(stmt.names)
-        elif stmt.keyword in ("POINTER", "BBCOREPOINTER"):
-            fail(f"{stmt.keyword} variables ({', '.join(stmt.names)}) are not supported: neurax mechanisms "
-                 "cannot read another mechanism's variables", stmt.line)
+        elif stmt.keyword == "POINTER":
+            fail(f"POINTER variables ({', '.join(stmt.names)}) are not supported: neurax mechanisms cannot read "
+                 "another mechanism's variables", stmt.line)
+        elif stmt.keyword == "BBCOREPOINTER":
+            fail(f"BBCOREPOINTER {', '.join(stmt.names)} (an opaque pointer for CoreNEURON, usually to a "
+                 "random-number generator) is not supported", stmt.line)
         elif stmt.keyword == "RANDOM":
             fail("RANDOM variables are not supported", stmt.line)
         elif stmt.keyword == "EXTERNAL":
             fail("EXTERNAL variables are not supported", stmt.line)
-    if name is None:
-        fail("the NEURON block names no SUFFIX, POINT_PROCESS or ARTIFICIAL_CELL", 1)
+    if name is None:  # nocmodl then names the density mechanism after the file
+        stem = path.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+        stem = stem[:-4] if stem.endswith(".mod") else stem
+        if not stem.isidentifier():
+            fail("the NEURON block names no SUFFIX, POINT_PROCESS or ARTIFICIAL_CELL (and the file name is no "
+                 "mechanism name)", module.neuron[0].line if module.neuron else 1)
+        name, kind = stem, "density"
     ion_names = tuple(u.ion for u in ions)
     for use in ions:
         if use.ion not in CHARGE and use.valence is None:
@@ -351,6 +362,9 @@ def _check_blocks(model: MechanismModel) -> None:
         allowed = METHODS[target.kind]
         if solve.method is None:
             raise model.error(f"SOLVE {solve.block} needs a METHOD ({' or '.join(allowed)})", solve.line)
+        if solve.method not in NOCMODL_METHODS:
+            raise model.error(f"unknown METHOD {solve.method} (NEURON knows cnexp, derivimplicit, euler, runge, "
+                              f"sparse; neurax runs {' and '.join(allowed)} for a {target.kind} block)", solve.line)
         if solve.method not in allowed:
             raise model.error(f"SOLVE {solve.block} METHOD {solve.method} is not supported for a {target.kind} "
                               f"block (use {' or '.join(allowed)})", solve.line)
@@ -392,6 +406,9 @@ def _check_stmts(model: MechanismModel, block: S.NamedBlock, stmts, local: set, 
         elif isinstance(stmt, S.FromLoop):
             for e in (stmt.start, stmt.stop, stmt.step):
                 _check_expr(model, block, e, local, callables)
+                free = [n for n in _names_in(e) if n not in model.constants and n not in local]
+                if free:
+                    raise model.error(f"FROM loop bounds must be constants ({free[0]} is a variable)", stmt.line)
             _check_stmts(model, block, stmt.body, local | {stmt.var}, callables)
         elif isinstance(stmt, S.Block):
             _check_stmts(model, block, stmt.body, local, callables)
@@ -416,6 +433,9 @@ def _check_stmts(model: MechanismModel, block: S.NamedBlock, stmts, local: set, 
         elif isinstance(stmt, S.Table):
             if block.kind not in ("FUNCTION", "PROCEDURE"):
                 raise model.error("TABLE belongs in a FUNCTION or PROCEDURE", stmt.line)
+            if len(block.args) != 1:
+                raise model.error(f"a TABLE'd {block.kind} must have exactly one argument ({block.name} has "
+                                  f"{len(block.args)})", stmt.line)
             for n in stmt.names + stmt.depend:
                 if n not in model.variables:
                     raise model.error(f"TABLE names {n}, which is not declared", stmt.line)
@@ -484,6 +504,18 @@ def _check_expr(model: MechanismModel, block: S.NamedBlock, expr, local: set, ca
     elif isinstance(expr, S.Binary):
         _check_expr(model, block, expr.left, local, callables)
         _check_expr(model, block, expr.right, local, callables)
+
+
+def _names_in(e) -> list[str]:
+    if isinstance(e, S.Var):
+        return [e.name] + (_names_in(e.index) if e.index is not None else [])
+    if isinstance(e, S.Call):
+        return [n for a in e.args for n in _names_in(a)]
+    if isinstance(e, S.Unary):
+        return _names_in(e.operand)
+    if isinstance(e, S.Binary):
+        return _names_in(e.left) + _names_in(e.right)
+    return []
 
 
 def _reads(model: MechanismModel, name: str) -> bool:

@@ -321,6 +321,7 @@ class _Parser:
                 self.expect("=", f"after {name} in UNITS")
                 if self.at("("):
                     first = self.unit()
+                    self.accept("->")  # NAME = (mV) -> (volt): the same factor
                     out.append(S.UnitDef(name, "factor", tok.line, first=first, second=self.unit_required()))
                 else:
                     value = self.number(f"a value or (unit) for {name}")
@@ -360,8 +361,9 @@ class _Parser:
                 self.number()
                 self.expect("TO")
                 self.number()
-            if self.accept("START"):  # STATE x START value: its value at finitialize
+            if self.accept("START"):  # STATE x START value (unit): its value at finitialize
                 value = self.number(f"a START value for {name}")
+                unit = self.unit() or unit
             limits = None
             if self.at("<"):
                 self.advance()
@@ -390,11 +392,11 @@ class _Parser:
 
     # -- statements -------------------------------------------------------------------------------
     def body(self) -> tuple:
-        self.expect("{", "to open the block")
+        opening = self.expect("{", "to open the block")
         out = []
         while not self.accept("}"):
             if self.tok.kind == "end":
-                raise self.error("the block is never closed with '}'")
+                raise self.error("this '{' is never closed with '}'", opening)
             stmt = self.statement()
             if stmt is not None:
                 out.append(stmt)

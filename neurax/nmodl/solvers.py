@@ -532,13 +532,14 @@ def _kinetic(system: _System, frame: Frame, old: dict, dt) -> None:
     x = {s: jnp.asarray(old[s]) for s in states}
     if linear:
         x, _ = iterate(x)
-    else:
-        done = jnp.zeros(jnp.shape(x[states[0]]), bool)
-        for _ in range(KINETIC_ITERATIONS):
+    else:  # a rolled loop (one copy of the scheme in the program), per instance frozen once converged
+        def body(_, carry):
+            x, done = carry
             new, err = iterate(x)
             new = {s: jnp.maximum(v, 0.0) for s, v in new.items()}
-            x = {s: jnp.where(done, x[s], new[s]) for s in states}
-            done = done | (err <= KINETIC_TOLERANCE)
+            return {s: jnp.where(done, x[s], new[s]) for s in states}, done | (err <= KINETIC_TOLERANCE)
+
+        x, _ = lax.fori_loop(0, KINETIC_ITERATIONS, body, (x, jnp.zeros(jnp.shape(x[states[0]]), bool)))
     _, _, after = system.evaluate(frame, x)
     _commit(frame, after, x, states)
 
@@ -563,9 +564,8 @@ def steady_state(interp: Interpreter, block: S.NamedBlock, frame: Frame) -> None
         free = [s for s in terms if s in states and s not in replaced]
         if free:
             replaced[free[-1]] = ({s: k * vol[s] for s, k in terms.items()}, interp.eval(c.rhs, frame))
-    x = old
-    done = None
-    for _ in range(KINETIC_ITERATIONS):
+    def body(_, carry):
+        x, done = carry
         flux, jac, _ = system.structural(frame, x)
         matrix, rhs = [], []
         for i, si in enumerate(states):
@@ -579,9 +579,10 @@ def steady_state(interp: Interpreter, block: S.NamedBlock, frame: Frame) -> None
         delta = solve_small(matrix, rhs, pivot=True)
         new = {s: jnp.maximum(x[s] + d, 0.0) for s, d in zip(states, delta, strict=True)}
         err = sum(jnp.abs(d) for d in delta)
-        done = jnp.zeros(jnp.shape(err), bool) if done is None else done
-        x = {s: jnp.where(done, x[s], new[s]) for s in states}
-        done = done | (err <= KINETIC_TOLERANCE)
+        return {s: jnp.where(done, x[s], new[s]) for s in states}, done | (err <= KINETIC_TOLERANCE)
+
+    x = {s: old[s] + jnp.zeros(jnp.shape(old[s] + sum(old.values())), old[s].dtype) for s in states}
+    x, _ = lax.fori_loop(0, KINETIC_ITERATIONS, body, (x, jnp.zeros(jnp.shape(x[states[0]]), bool)))
     _, _, after = system.evaluate(frame, x)
     _commit(frame, after, x, states)
 

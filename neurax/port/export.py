@@ -51,6 +51,9 @@ def export(h, mechanisms: dict[str, dict] | None = None, source: dict | None = N
     ions_used: set[str] = set()
     for sec in h.allsec():
         sections.append(_section(h, sec, mechanisms, used, ions_used))
+    if not sections:
+        raise ValueError("the script left no sections alive: keep a reference to each cell (a module-level "
+                         "name or a list) until the script ends")
     points = _point_processes(h, mechanisms, used)
     globals_: dict[str, float] = {}
     for name in sorted(used):

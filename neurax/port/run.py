@@ -45,7 +45,7 @@ if script.endswith(".hoc"):
         sys.exit("NEURON could not run the script (load_file returned 0)")
 else:
     sys.path.insert(0, os.path.dirname(script))
-    runpy.run_path(script, run_name="__main__")
+    kept = runpy.run_path(script, run_name="__main__")  # held so module-level sections stay alive
 from neurax.port.export import export
 from neurax.port.run import type_orders
 mechanisms = spec["mechanisms"]
