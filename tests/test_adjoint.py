@@ -82,6 +82,7 @@ def test_adjoint_matches_step_by_step_gradient(chunk, monkeypatch):
     steps, 400 steps make 57 chunks and a rest of 1."""
     if chunk:
         monkeypatch.setattr(adjoint, "CHUNK_STEPS", (chunk, chunk))
+        nx.simulation.compiled.clear_cache()  # chunks are sized when a simulation is compiled
     cell = (nx.Cell(nx.load(BALL), 5, Ra=100.0).insert(nx.HH()).insert(nx.Pas(g=1e-4), on="basal")
             .insert(Coupled(), on="somatic"))
     want = gradients(cell, checkpoint="reference")
@@ -97,6 +98,7 @@ def test_adjoint_of_conductances_alone(stride, monkeypatch):
     states stored every ``stride`` steps (recomputed in between) with chunks of 12 and a rest of 4."""
     monkeypatch.setattr(adjoint, "STATE_STRIDE", stride)
     monkeypatch.setattr(adjoint, "CHUNK_STEPS", (12, 12))
+    nx.simulation.compiled.clear_cache()
     cell = nx.Cell(nx.load(BALL), 5).insert(nx.HH()).insert(nx.Pas(g=1e-4), on="basal")
 
     def grad(checkpoint):
@@ -118,6 +120,7 @@ def test_adjoint_of_many_recorded_nodes(sparse, monkeypatch):
     """Samples' cotangents added node by node (up to ``SPARSE_RECORDS`` records) or scattered per chunk,
     with a node recorded twice."""
     monkeypatch.setattr(adjoint, "SPARSE_RECORDS", sparse)
+    nx.simulation.compiled.clear_cache()
     cell = nx.Cell(nx.load(BALL), 5).insert(nx.HH())
     record = ["soma[0](0.5)", "dend[0](0.1)", "dend[0](0.5)", "dend[0](0.5)", "dend[0](1)"]
 
