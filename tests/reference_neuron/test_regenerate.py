@@ -29,3 +29,20 @@ def test_regenerated_reference_equals_stored(tmp_path, only):
     assert fresh["meta"]["sections"] == stored["meta"]["sections"]
     for key, value in stored["arrays"].items():
         np.testing.assert_array_equal(fresh["arrays"][key], value, err_msg=key)
+
+
+MECHANISM_GENERATOR = Path(__file__).with_name("generate_mechanisms.py")
+
+
+@pytest.mark.parametrize("name", ["c91662_hh_equiv_exact", "one_SK_order_listed"])
+def test_regenerated_mechanism_trace_equals_stored(tmp_path, name):
+    """nrnivmodl (files named in neurax's order, in a temporary folder) and NEURON give the stored trace again."""
+    from tests.reference_neuron.trace_refs import load_mechanism_trace
+
+    subprocess.run([sys.executable, str(MECHANISM_GENERATOR), "--only", name, "--jobs", "1", "--out", str(tmp_path)],
+                   check=True, capture_output=True, timeout=600)
+    fresh, stored = load_mechanism_trace(tmp_path / f"{name}.npz"), load_mechanism_trace(name)
+    assert fresh["case"] == stored["case"]
+    assert fresh["meta"]["mod_files"] == stored["meta"]["mod_files"]
+    np.testing.assert_array_equal(fresh["t"], stored["t"])
+    np.testing.assert_array_equal(fresh["v"], stored["v"])
