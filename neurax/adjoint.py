@@ -76,6 +76,10 @@ CHUNK_STEPS = (16, 256)
 #: The forward pass stores the channel states of every this-many-th step only (v of every step, in this many
 #: phases); the backward pass recomputes the others, node by node.
 STATE_STRIDE = 4
+#: Where the state update is large (more than UNROLLED_STATES state arrays) the forward pass stores the states of
+#: every step, if that takes at most this many bytes: the pyramidal model with the full channel library (23 state
+#: arrays, 3,001 nodes, 100 ms) took 4.08 s for value_and_grad so and 5.70 s with states every 4th step.
+EVERY_STEP_BYTES = 2 * 2**30
 #: Up to this many states, the forward pass writes the k steps of a block out one after another in the program
 #: (their v go straight to their phases); with more, the step is large enough that k copies of it make the program
 #: slow to compile (the full channel library: minutes), so the block loops over its steps.
@@ -189,13 +193,13 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         asm_inputs = sorted(set().union(*asm_deps))  # 0 is v, 1 + g state g
         couplings = [(h, g) for h in range(n_states) for g in range(n_states) if 1 + g in adv_deps[h]]
         slopes = [g for g in range(n_states) if 0 in adv_deps[g]]
-        transfer = {}  # (h, g) -> for each instance of g, the instance of h at its node (-1: none)
+        transfer = {}  # (h, g) -> for each instance of g, the instance of h at its node (out of range: none)
         for h, g in couplings:
             if h != g and not (nodes[h] is nodes[g] or (nodes[h] is not None and nodes[g] is not None
                                                         and np.array_equal(nodes[h], nodes[g]))):
                 nh = np.arange(n) if nodes[h] is None else nodes[h]
                 ng = np.arange(n) if nodes[g] is None else nodes[g]
-                where = np.full(n, -1, np.int64)
+                where = np.full(n, nh.size, np.int64)  # not -1, which JAX would wrap
                 where[nh] = np.arange(nh.size)
                 transfer[h, g] = where[ng]
         # A new state that depends on many old ones (a hub: the calcium current that a pool reads, which every
@@ -212,10 +216,10 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
                                                     and np.array_equal(nodes[h], nodes[g]))
                     if same:
                         hubs[h][g] = None
-                    else:  # for each instance of g, the instance of h at its node (-1: none)
+                    else:  # for each instance of g, the instance of h at its node (out of range: none)
                         nh = np.arange(n) if nodes[h] is None else nodes[h]
                         ng = np.arange(n) if nodes[g] is None else nodes[g]
-                        where = np.full(n, -1, np.int64)
+                        where = np.full(n, nh.size, np.int64)
                         where[nh] = np.arange(nh.size)
                         hubs[h][g] = where[ng]
         groups: list[list[int]] = []
@@ -256,11 +260,13 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
             # merged by XLA into one shared (and then unfused, slow) gather kernel.
             return lax.optimization_barrier((inputs, jnp.int32(tag)))[0]
 
-        coef = {"d": asm(args, vn, sn, stim_c)[0]}
+        with jax.named_scope("coef_d"):
+            coef = {"d": asm(args, vn, sn, stim_c)[0]}
         asm_of = {}
         if 0 in asm_inputs:  # dr/dv - x dd/dv: one JVP
-            dd, dr = derivative(lambda *u: asm(args, u[0], list(u[1:]), stim_c), own_copy([vn, *sn], 0), [0])
-            asm_of[0] = dr - x * dd
+            with jax.named_scope("coef_asm_v"):
+                dd, dr = derivative(lambda *u: asm(args, u[0], list(u[1:]), stim_c), own_copy([vn, *sn], 0), [0])
+                asm_of[0] = dr - x * dd
         by_state = [k for k in asm_inputs if k > 0]
         if by_state:
             # dr/ds - x dd/ds for every state at once: one VJP of r - x d with cotangent 1 (each node's r and d
@@ -270,7 +276,8 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
                 d, r = asm(args, vn, list(s), stim_c)
                 return r - x * d
 
-            bars = jax.vjp(residual, *own_copy(list(sn), 1))[1](jnp.ones_like(x))
+            with jax.named_scope("coef_asm_s"):
+                bars = jax.vjp(residual, *own_copy(list(sn), 1))[1](jnp.ones_like(x))
             for k in by_state:
                 asm_of[k] = bars[k - 1]
         a, b = step.axial(args)
@@ -286,10 +293,12 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         inputs = own_copy([vnext, *sn], -1)
         fn = lambda *u: adv(args, u[0], list(u[1:]))  # noqa: E731
         zeros = [jnp.zeros_like(u) for u in sn]
-        slope = derivative(fn, inputs, [0]) if slopes else list(zeros)
+        with jax.named_scope("coef_slope"):
+            slope = derivative(fn, inputs, [0]) if slopes else list(zeros)
         diag, coef["cross"], coef["hub"] = list(zeros), {}, {}
-        for colour in colours:
-            ds = derivative(fn, inputs, [1 + g for g in colour])
+        for c, colour in enumerate(colours):
+            with jax.named_scope(f"coef_colour{c}"):
+                ds = derivative(fn, inputs, [1 + g for g in colour])
             for h, g in couplings:
                 if g in colour and h not in hubs:
                     if h == g:
@@ -297,7 +306,8 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
                     else:
                         coef["cross"][h, g] = ds[h]
         for h, row in hubs.items():  # a hub's row of the Jacobian: one VJP, each input's cotangent at its instances
-            bars = jax.vjp(lambda *s, h=h: adv(args, vnext, list(s))[h], *sn)[1](jnp.ones_like(sn[h]))
+            with jax.named_scope("coef_hub"):
+                bars = jax.vjp(lambda *s, h=h: adv(args, vnext, list(s))[h], *sn)[1](jnp.ones_like(sn[h]))
             for g in row:
                 if g == h:
                     diag[h] = bars[h]
@@ -395,11 +405,14 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         vn_all, sn_all, vnext_all, stim_all = (joined(part) for part in range(4))
         coef_all = coefficients(args, vn_all, sn_all, vnext_all, vnext_all - vn_all, stim_all)
         coefs = [split(coef_all, p) for p in range(k)]
-        lam, outs = recursion(args, lam, coefs, [ph[4] for ph in phases], adv_params)
+        with jax.named_scope("recursion"):
+            lam, outs = recursion(args, lam, coefs, [ph[4] for ph in phases], adv_params)
         y_all = jnp.concatenate([y for y, _ in outs], axis=0)
         ls_all = None if outs[0][1] is None else [jnp.concatenate([ls1[g] for _, ls1 in outs], axis=0)
                                                    for g in range(n_states)]
-        bar, stim_bar = parameter_bars(rebuilt, sub0, adv_params, vn_all, sn_all, vnext_all, stim_all, y_all, ls_all)
+        with jax.named_scope("parameter_bars"):
+            bar, stim_bar = parameter_bars(rebuilt, sub0, adv_params, vn_all, sn_all, vnext_all, stim_all, y_all,
+                                           ls_all)
         total = [x.reshape((k, rows) + x.shape[1:]).sum(0) for x in bar]
         stim_bars = [None if stim_bar is None else split(stim_bar, p) for p in range(k)]
         return lam, total, stim_bars
@@ -426,13 +439,22 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
             sub_bar = [u + v for u, v in zip(sub_bar, adv(ls1)[0], strict=True)]
         return sub_bar, stim_bar
 
-    def chunk_steps(batch: int) -> int:  # the backward pass's chunk: ``recompute``, or a multiple of STATE_STRIDE
+    def state_stride(batch: int, steps: int) -> int:
+        """Store the states of every this-many-th step: every step where the state update is large (many state
+        arrays: recomputing it costs more than storing it) and the stored states fit :data:`EVERY_STEP_BYTES`.
+        """
+        if recompute or n_states <= UNROLLED_STATES:
+            return STATE_STRIDE
+        stored = batch * steps * carry0[0].dtype.itemsize * sum(x.size for x in flat(carry0[1]))
+        return 1 if stored <= EVERY_STEP_BYTES else STATE_STRIDE
+
+    def chunk_steps(batch: int, k: int) -> int:  # the backward pass's chunk: ``recompute``, or a multiple of k
         if recompute:
             return int(recompute)
         sizes = [x.size for x in flat(carry0[1])]
         per_step = batch * carry0[0].dtype.itemsize * (8 * n + 3 * sum(sizes) + sum(sizes[h] for h, _ in couplings))
         size = int(np.clip(CHUNK_BYTES // max(1, per_step), *CHUNK_STEPS))
-        return max(STATE_STRIDE, size - size % STATE_STRIDE)
+        return max(k, size - size % k)
 
     def one_step(args, carry, stim_k):  # the step, with the samples and what the adjoint needs of it
         v, s, extra = carry
@@ -455,14 +477,15 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         """The samples, and what the backward pass needs of the trajectory, in chunks sized for ``batch``
         simulations at once (the chunk length is passed on as the shape of an empty array).
         """
-        size, k = chunk_steps(batch), STATE_STRIDE
+        k = state_stride(batch, stim.shape[0])
+        size = chunk_steps(batch, k)
         first = stim.shape[0] // size * size
 
         body = partial(one_step, args)
 
         def block(carry, stim_b):  # k steps: the v entering each (one output per phase), the states of the first
             states = flat(carry[1])
-            if n_states > UNROLLED_STATES:  # a large step: once in the program, looped over the k steps
+            if n_states > UNROLLED_STATES and k > 1:  # a large step: once in the program, looped over the k steps
                 carry, (samples, v_all) = lax.scan(lambda c, st: (lambda r: (r[0], r[1][:2]))(body(c, st)),
                                                    carry, stim_b)
                 return carry, (samples, [v_all[j] for j in range(k)], states)
@@ -490,7 +513,8 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
             samples.append(part.reshape((first,) + part.shape[2:]))
         carry, (part, vs_rest, ss_rest) = lax.scan(body, carry, stim[first:])
         samples = jnp.concatenate([*samples, part]) if samples else part
-        return samples, carry[2], (vs, ss, vs_rest, ss_rest, carry[0], jnp.zeros((size, 0), stim.dtype))
+        # the chunk length and the stride travel as the shapes of empty arrays
+        return samples, carry[2], (vs, ss, vs_rest, ss_rest, carry[0], jnp.zeros((size, k, 0), stim.dtype))
 
     def backward(residual, bars):
         analyse()
@@ -503,7 +527,7 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
     def adjoint(args, carry0, stim, stored, samples_bar):
         """The cotangents of ``args``, ``carry0`` and ``stim`` (``None`` where not differentiated)."""
         vs, ss, vs_rest, ss_rest, v_end, sized = stored
-        steps, size, k = stim.shape[0], sized.shape[0], STATE_STRIDE
+        steps, (size, k) = stim.shape[0], sized.shape[:2]
         chunks = steps // size
         first = chunks * size
         lam = (jnp.zeros_like(v_end), [jnp.zeros_like(x) for x in flat(carry0[1])])
@@ -542,7 +566,9 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
                     sn, phases = starts, []
                     for p in range(k):
                         if p:
-                            sn = jax.vmap(advance, (None, 0, 0))(args, vps[p], sn)
+                            with jax.named_scope("recompute"):
+                                # materialised: fused into each consumer, the rate lookups would be repeated
+                                sn = lax.optimization_barrier(jax.vmap(advance, (None, 0, 0))(args, vps[p], sn))
                         vnext = vps[p + 1] if p + 1 < k else jnp.concatenate([vps[0][1:], after[None]])
                         phases.append((vps[p], sn, vnext, phased(stim_c, p), phased(lo_c, p)))
                 lam, bar, stim_bar = chunk(args, lam, phases)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurax._jax import jnp
+from neurax._jax import jax, jnp
 from neurax.errors import NeuraxError
 from neurax.mechanisms.base import Mechanism, total_current
 from neurax.mechanisms.ions import CHARGE, DEFAULTS, OTHER_DEFAULT, ion_variables, nernst, style_of
@@ -163,7 +163,7 @@ class Engine:
     """
 
     #: A block covering at least this fraction of the nodes is dense (see :class:`Block`).
-    DENSE_FRACTION = 0.5
+    DENSE_FRACTION = 0.9
 
     def __init__(self, placements, n_nodes: int) -> None:
         placements = sorted(placements, key=lambda p: memb_order(p[0]))
@@ -399,7 +399,8 @@ class Engine:
                 continue
             mech = b.mechanism()
             p = self._inputs(b, k, args, e, conc, partial)
-            currents, g = mech.current_and_conductance(b.take(v), states["mech"][k], p, ctx)
+            with jax.named_scope(f"{b.mechanism.name}_current"):  # names the kernels in profiles
+                currents, g = mech.current_and_conductance(b.take(v), states["mech"][k], p, ctx)
             i = total_current(currents)
             if b.point:
                 i, g = i * p["__scale__"], g * p["__scale__"]
@@ -423,7 +424,8 @@ class Engine:
         mech_states: list = [None] * len(self.blocks)
         for k, b in enumerate(self.blocks):
             p = self._inputs(b, k, args, e, conc, cur)
-            out = b.mechanism().advance(b.take(v), states["mech"][k], p, ctx)
+            with jax.named_scope(f"{b.mechanism.name}_advance"):
+                out = b.mechanism().advance(b.take(v), states["mech"][k], p, ctx)
             mech_states[k] = {name: out[name] for name in b.mechanism.states}
             conc = self._write_concentrations(b, out, conc)
         new = {"mech": tuple(mech_states), "ion": self._ion_states(conc, cur)}
@@ -449,7 +451,8 @@ class Engine:
             p = self._inputs(b, k, args, e, conc, total)
             vb = b.take(v)
             if writes:
-                currents = mech().current(vb, states["mech"][k], p, ctx)
+                with jax.named_scope(f"{mech.name}_refresh"):
+                    currents = mech().current(vb, states["mech"][k], p, ctx)
                 for use in writes:
                     value = currents[ion_variables(use.ion)["cur"]]
                     if b.point:
