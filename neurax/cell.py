@@ -386,6 +386,33 @@ class Cell:
                               f"{what} is not inserted everywhere in region {on!r}; insert it there first")
         return (group, param), pos
 
+    def holders(self, name: str) -> list[str]:
+        """The names of the sections that hold parameter ``name`` on every segment (NEURON's ``forall``
+        with ``ismembrane``): all sections for cm, Ra, radius_scale and GLOBALs, else those where its
+        mechanism (or ion) is present.
+
+        Raises:
+            NeuraxError: an unknown parameter (with the near names).
+        """
+        names = [sec.name for sec in self.morphology]
+        key = None if name in ("cm", "Ra", "radius_scale") else self._resolve(name)
+        if name in ("cm", "Ra", "radius_scale"):
+            return names
+        if key is None:
+            self.locate(name)  # raises with the near names
+        group, _, scalar = key
+        if scalar:
+            return names
+        placement = next((p for p in self._structure.placements if p.mechanism.name == group), None)
+        if group.endswith("_ion") and group[:-4] in self._structure.ions:
+            owner = self._structure.ions[group[:-4]]
+        else:
+            owner = placement.nodes
+        tree = self.tree
+        test = np.any if placement is not None and placement.point else np.all  # a point process: its sections
+        return [names[k] for k in range(len(names))
+                if test(np.isin(tree.seg_node[tree.seg_offsets[k]:tree.seg_offsets[k + 1]], owner))]
+
     def _resolve(self, name: str) -> tuple[str, str, bool] | None:
         """``(params key, parameter, is_global)`` of a parameter name, or None."""
         mechs = {p.mechanism.name: p.mechanism for p in self._structure.placements}

@@ -154,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     except NeuraxError as err:
         print(f"neurax: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (``neurax mod F | head``): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except OSError as err:
         print(f"neurax: error: {err}", file=sys.stderr)
         return 2
@@ -458,14 +461,19 @@ def _model_jobs(args, path: str, clamps: list, params: list):
     cells = list(model.cells)
     for name, value in params:
         hits = 0
+        problems = []
         for k, cell in enumerate(cells):
             try:
-                cells[k] = cell.set(name, value)
-                hits += 1
-            except NeuraxError:
+                where = cell.holders(name)
+            except NeuraxError as error:
+                problems.append(str(error))
                 continue
+            if where:
+                cells[k] = cell.set(name, value, on=where)
+                hits += 1
         if not hits:
-            raise NeuraxError(f"--param {name}: no cell of {path} has that parameter everywhere")
+            raise NeuraxError(f"--param {name}: no section of {path} has it" +
+                              (f" ({problems[0]})" if problems else ""))
     extra: list[list] = [[] for _ in cells]
     for clamp in clamps:
         extra[model.cell_of(clamp.location)].append(clamp)

@@ -87,6 +87,11 @@ def test_mechanism_must_cover_the_region(cell):
     c = nx.Cell(cell.morphology, 1).insert(nx.Pas(), on="basal")
     with pytest.raises(nx.NeuraxError, match="not inserted everywhere"):
         c.set("pas.g", 1e-4, on="all")
+    basal = sorted(c.morphology.sectionlists["basal"])
+    assert sorted(c.holders("g_pas")) == basal and sorted(c.holders("pas.e")) == basal
+    assert len(c.holders("cm")) == len(c.morphology)
+    with pytest.raises(nx.NeuraxError, match="did you mean"):
+        c.holders("g_pass")
 
 
 def test_trainable_round_trip_and_sharing(cell):

@@ -145,6 +145,14 @@ def load_model(path: str) -> Model:
 # -- checks -------------------------------------------------------------------------------------------------
 
 
+def _near(name: str, choices, cutoff: float = 0.6) -> str:
+    """``"; did you mean X?"`` for the nearest of ``choices``, or nothing."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=cutoff)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def _need(cond: bool, where: str, message: str) -> None:
     if not cond:
         raise ModelError(f"{where}: {message}")
@@ -190,8 +198,10 @@ def check_document(doc: dict, path: str) -> None:
         _need(_numbers(sec.get("cm"), nseg) and all(c >= 0 for c in sec["cm"]), where,
               f"cm must list {nseg} non-negative numbers (one per segment)")
         _need(_numbers(sec.get("diam"), nseg), where, f"diam must list {nseg} numbers (one per segment)")
+        _need(all(d > 0 for d in sec["diam"]), where, "diam must be positive (um)")
         pts = sec.get("pt3d", [])
         _need(isinstance(pts, list) and all(_numbers(p, 4) for p in pts), where, "pt3d rows must be [x, y, z, diam]")
+        _need(all(p[3] >= 0 for p in pts), where, "pt3d diameters must not be negative")
         _need(len(pts) != 1, where, "pt3d has one point; give at least two, or none (then L and diam define it)")
         parent = sec.get("parent")
         if parent is not None:
@@ -270,7 +280,19 @@ def build_model(doc: dict, path: str = "<model>") -> Model:
     for k, sec in enumerate(sections):
         trees.setdefault(root_of[sec["name"]], []).append(k)
 
-    cells = [_cell(sections, members, classes, globals_, path) for members in trees.values()]
+    known = {"usetable_hh"} | {f"{g}_{name}" for name, cls in classes.items() for g in cls.global_params}
+    known |= {f"usetable_{name}" for name in classes}
+    for name in globals_:
+        ion = name.rsplit("_", 2)
+        _need(name in known or (len(ion) == 3 and ion[2] == "ion" and ion[0] in (f"{ion[1]}i0", f"{ion[1]}o0")),
+              f"{path}: globals.{name}", "is not a GLOBAL of the model's mechanisms (RANGE parameters go in each "
+              f"section's \"mechanisms\"){_near(name, sorted(known), 0.8)}")
+    try:
+        cells = [_cell(sections, members, classes, globals_, path) for members in trees.values()]
+    except ModelError:
+        raise
+    except NeuraxError as err:  # a value the cell refuses (a negative conductance, ...): say which file
+        raise ModelError(f"{path}: {err}") from None
     stimuli: list[list] = [[] for _ in cells]
     settings = dict(doc["settings"])
     settings["rates"] = "exact" if globals_.get("usetable_hh", 1.0) == 0.0 else "table"
@@ -281,12 +303,21 @@ def build_model(doc: dict, path: str = "<model>") -> Model:
         k = model.cell_of(location)
         if pp["mechanism"] == "IClamp":
             p = pp["params"]
+            for param in p:
+                _need(param in ("delay", "dur", "amp"), f"{path}: point process {pp['mechanism']}",
+                      f"IClamp has no parameter {param!r}{_near(param, ('delay', 'dur', 'amp'))}")
             stimuli[k].append(IClamp(location, p.get("delay", 0.0), p.get("dur", 0.0), p.get("amp", 0.0)))
             continue
         cls = classes.get(pp["mechanism"])
         _need(cls is not None and cls.kind == "point", f"{path}: point process {pp['mechanism']}",
               "is neither IClamp nor a POINT_PROCESS of the model's mechanisms")
-        cells[k] = cells[k].place(cls(**pp["params"]), location)
+        for param in pp["params"]:
+            _need(param in cls.parameter_names(), f"{path}: point process {pp['mechanism']}",
+                  f"{pp['mechanism']} has no parameter {param!r}{_near(param, cls.parameter_names())}")
+        try:
+            cells[k] = cells[k].place(cls(**pp["params"]), location)
+        except NeuraxError as err:
+            raise ModelError(f"{path}: point process {pp['mechanism']} at {location}: {err}") from None
     model.cells = tuple(cells)
     model.stimuli = tuple(tuple(s) for s in stimuli)
     return model
@@ -337,6 +368,10 @@ def _cell(sections: list, members: list[int], classes: dict, globals_: dict, pat
             mech_sections.setdefault(mech, []).append(i)
     for mech, sec_ids in sorted(mech_sections.items(), key=lambda kv: classes[kv[0]].order):
         cls = classes[mech]
+        for i in sec_ids:
+            for param in sections[members[i]]["mechanisms"][mech]:
+                _need(param in cls.parameter_names(), f"{path}: section {names[i]}",
+                      f"{mech} has no parameter {param!r}{_near(param, cls.parameter_names())}")
         cell = cell.insert(cls(), on=[names[i] for i in sec_ids])
         for param in cls.parameter_names():
             present = [i for i in sec_ids if param in sections[members[i]]["mechanisms"][mech]]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -37,6 +38,7 @@ sys.path.insert(0, spec["neurax"])
 from neuron import h
 if spec["library"]:
     h.nrn_load_dll(spec["library"])
+h.load_file("stdrun.hoc")  # v_init, tstop and run() exist (their defaults) even if the script never loads it
 script = spec["script"]
 os.chdir(os.path.dirname(script))
 sys.argv = [script]
@@ -164,8 +166,25 @@ def _compile(files: list[str], tmp: Path) -> str:
     proc = subprocess.run([nrnivmodl, *copies], cwd=build, capture_output=True, text=True)
     lib = next(iter(build.glob("*/libnrnmech.so")), None) or next(iter(build.glob("*/.libs/libnrnmech.so")), None)
     if proc.returncode != 0 or lib is None:
-        raise ModelError(f"nrnivmodl rejected the .mod files: {_last_error(proc.stdout + proc.stderr)}")
+        raise ModelError(f"nrnivmodl rejected the .mod files: {_compile_error(proc.stdout + proc.stderr)}")
     return str(lib)
+
+
+def _compile_error(text: str) -> str:
+    """The first error of a failed nrnivmodl run, named by its ``.mod`` file: nocmodl's own message, or the C++
+    compiler's first error in the code generated from a file (NEURON 9 compiles mechanisms as C++).
+    """
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    for ln in lines:  # nocmodl's own message names the file
+        if ".mod" in ln and "error" in ln.lower() and "CalledProcessError" not in ln and "Command" not in ln:
+            return ln[:300]
+    for ln in lines:
+        m = re.match(r"(?:.*/)?([\w.-]+)\.(?:cpp|c):(\d+):\d+: (?:fatal )?error: (.*)", ln)
+        if m:
+            return (f"{m.group(1)}.mod: the C++ that NEURON generates from it does not compile (line {m.group(2)} of "
+                    f"{m.group(1)}.cpp: {m.group(3)[:160]}); names that are C++ keywords (double, new, class, ...) "
+                    "are a common cause")
+    return _last_error(text)
 
 
 def _last_error(text: str) -> str:
