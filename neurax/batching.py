@@ -43,6 +43,12 @@ TILE_ROWS = 16
 #: Run one after another (``NEURAX_THREADS=1``), tiles are used only where one state array of a tile of
 #: :data:`TILE_ROWS` holds at least this many bytes.
 TILE_BYTES = -(-512 * 1024 // 3)
+#: Tiles run side by side only while one tile's carry (v and every state, all its simulations) takes at most
+#: this many bytes. Beyond it the side-by-side executions often ran one after another: the pyramidal model with the
+#: whole channel library (16 x 256 kB carried per tile) took 102 or 203 ms per simulation from call to call (in
+#: the same process), against 126 ms with the tiles in order; the CA1 cell with hh (16 x 45 kB) ran side by side
+#: at about twice the speed of the tiles in order, with an occasional call at half speed.
+SIDE_BY_SIDE_BYTES = 2 * 2**20
 #: The environment variable that sets how many tiles run at once.
 THREADS_ENV = "NEURAX_THREADS"
 
@@ -78,10 +84,11 @@ def tile_size(batch: int, nodes: int, itemsize: int, workers: int) -> int:
     return -(-batch // max(1, batch // TILE_ROWS))
 
 
-def cpu_batched(plain: Callable, nodes_of: Callable) -> Callable:
+def cpu_batched(plain: Callable, carry_of: Callable) -> Callable:
     """``plain(*inputs)`` with a vmap rule that runs the batch in tiles (see the module docstring).
 
-    ``nodes_of(*inputs)`` gives one unbatched state array (its size and dtype set the tile size). The
+    ``carry_of(*inputs)`` gives one simulation's carry, a pytree whose first leaf is a per-node array (its
+    size and dtype set the tile size; the whole carry's bytes decide whether tiles run side by side). The
     tiles' results are those of ``jax.vmap(plain)``; the last tile is padded with copies of the last
     simulation.
     """
@@ -93,8 +100,12 @@ def cpu_batched(plain: Callable, nodes_of: Callable) -> Callable:
     @batched_plain.def_vmap
     def rule(axis_size, in_batched, *inputs):
         batched = jax.vmap(plain, in_axes=_axes(in_batched))
-        state = nodes_of(*inputs)
+        carry = jax.tree_util.tree_leaves(carry_of(*inputs))
+        state = carry[0]
         workers = threads()
+        carry_bytes = sum(x.size * x.dtype.itemsize for x in carry)
+        if not os.environ.get(THREADS_ENV, "").strip() and TILE_ROWS * carry_bytes > SIDE_BY_SIDE_BYTES:
+            workers = 1
         size = tile_size(axis_size, state.shape[-1], state.dtype.itemsize, workers)
         if size >= axis_size:
             out = batched(*inputs)

@@ -505,7 +505,7 @@ def _scan(step, parts: Step, args, carry0, stim, recompute: int | None = None):
         return samples, carry[2]
 
     if jax.default_backend() == "cpu":
-        plain = cpu_batched(plain, lambda args, carry0, stim: carry0[0])
+        plain = cpu_batched(plain, lambda args, carry0, stim: carry0)
     return adjoint_scan(parts, plain, args, carry0, stim, recompute)
 
 
