@@ -143,9 +143,15 @@ def fit(loss: Callable, params, *, optimizer=None, steps: int = 100, tol: float 
         state = jax.tree_util.tree_map(lambda x: jnp.asarray(x) if isinstance(x, np.ndarray) else x, saved["state"])
         result = FitResult(params=jax.tree_util.tree_map(jnp.asarray, saved["best"]), losses=list(saved["losses"]),
                            step=int(saved["step"]), best_loss=float(saved["best_loss"]))
-    value_and_grad = jax.jit(jax.value_and_grad(loss))
-    # Line-search optimisers (optax.lbfgs) take the value, the gradient and the loss function too.
+    # Line-search optimisers (optax.lbfgs) take the value, the gradient and the loss function too, and keep the
+    # value and gradient at the point they accept: reused, that saves one gradient per step.
     extra_args = isinstance(optimizer, optax.GradientTransformationExtraArgs)
+    if extra_args and optax.tree.get(state, "value") is not None:
+        from_state = optax.value_and_grad_from_state(loss)
+        value_and_grad = jax.jit(lambda params, state: from_state(params, state=state))
+    else:
+        plain_value_and_grad = jax.jit(jax.value_and_grad(loss))
+        value_and_grad = lambda params, state: plain_value_and_grad(params)  # noqa: E731
 
     @jax.jit
     def update(params, state, value, grads):
@@ -158,7 +164,7 @@ def fit(loss: Callable, params, *, optimizer=None, steps: int = 100, tol: float 
     start = time.perf_counter()
     first = result.step
     while result.step < steps:
-        value, grads = value_and_grad(params)
+        value, grads = value_and_grad(params, state)
         value = float(value)
         if not np.isfinite(value):
             raise NeuraxError(f"the loss became {value} at step {result.step}; lower the learning rate or bound "
