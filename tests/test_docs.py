@@ -35,3 +35,15 @@ def test_tutorial_runs(script: Path, tmp_path):
         for line in fitted:  # every fitted value within 1% of NEURON's
             value, true = (float(part.split()[-1]) for part in line.split(",")[-2:])
             assert abs(value / true - 1) < 0.01, line
+    if script.stem.startswith("06"):  # the port matches NEURON; ten conductances fitted within 1% of NEURON's
+        matches = [line for line in proc.stdout.splitlines() if "max |V - V_NEURON|" in line]
+        assert len(matches) == 4
+        for line in matches:
+            assert float(line.split("=")[1].split()[0]) <= 1e-6, line
+            spikes, neuron = line.split("spikes")[1].replace("(NEURON", "").replace(")", "").split()
+            assert spikes == neuron, line
+        fitted = [line for line in proc.stdout.splitlines() if "fitted" in line]
+        assert len(fitted) == 10
+        for line in fitted:
+            value, true = (float(part.split()[0]) for part in line.split(":")[-1].split(",")[-2:])
+            assert abs(value / true - 1) < 0.01, line

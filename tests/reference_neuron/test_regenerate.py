@@ -46,3 +46,17 @@ def test_regenerated_mechanism_trace_equals_stored(tmp_path, name):
     assert fresh["meta"]["mod_files"] == stored["meta"]["mod_files"]
     np.testing.assert_array_equal(fresh["t"], stored["t"])
     np.testing.assert_array_equal(fresh["v"], stored["v"])
+
+
+def test_regenerated_port_fit_target_equals_stored(tmp_path):
+    """The recording tutorial 6 fits comes again from NEURON, bit for bit, with the true values it states."""
+    from tests.reference_neuron.trace_refs import load_port_trace
+
+    subprocess.run([sys.executable, str(Path(__file__).with_name("generate_port_fit.py")), "--out", str(tmp_path)],
+                   check=True, capture_output=True, timeout=600)
+    fresh, stored = load_port_trace(tmp_path / "pyramidal_fit.npz"), load_port_trace("pyramidal_fit")
+    for key in ("factors", "model_values", "true_values", "iclamp", "settings", "record"):
+        assert fresh["meta"][key] == stored["meta"][key], key
+    for key, factor in stored["meta"]["factors"].items():
+        assert stored["meta"]["true_values"][key] == pytest.approx(stored["meta"]["model_values"][key] * factor)
+    np.testing.assert_array_equal(fresh["v"], stored["v"])
