@@ -427,6 +427,7 @@ class Cell:
                 return mech, param, False
             if param in cls.global_params:
                 return mech, param, True
+            _refuse_fixed(cls, param, name)
             known = (*cls.parameter_names(), *cls.global_params)
             raise NeuraxError(f"{mech} has no parameter {param!r}{_suggest(param, known)}; it has "
                               f"{', '.join(known) or 'none'}")
@@ -445,6 +446,7 @@ class Cell:
                     return mech_name, param, False
                 if param in cls.global_params:
                     return mech_name, param, True
+                _refuse_fixed(cls, param, name)
         return None
 
     def _where(self, key: tuple[str, ...]) -> np.ndarray:
@@ -647,3 +649,10 @@ def _register() -> None:
 
 
 _register()
+
+
+def _refuse_fixed(cls, param: str, name: str) -> None:
+    """A clear error for a GLOBAL that a mechanism fixed when it was built (it bounds a FROM loop)."""
+    if param in getattr(cls, "fixed", {}):
+        raise NeuraxError(f"{name} bounds a FROM loop in {cls.name}'s .mod file, so it is fixed when the file is "
+                          f"read (it is {cls.fixed[param]:g}); change its PARAMETER default in the file")

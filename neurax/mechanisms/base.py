@@ -82,6 +82,8 @@ class Mechanism:
     ions: ClassVar[tuple[IonUse, ...]] = ()
     #: GLOBAL parameters and their defaults (one value per cell, NEURON hoc name ``NAME_<mechanism>``).
     global_params: ClassVar[dict[str, float]] = {}
+    #: GLOBAL parameters fixed when the mechanism is built (they bound a loop), with their values.
+    fixed: ClassVar[dict[str, float]] = {}
     #: Geometry read per instance: ``"diam"`` (um), ``"area"`` (um^2).
     uses: ClassVar[tuple[str, ...]] = ()
     #: Units of each parameter, for documentation, messages and checks.

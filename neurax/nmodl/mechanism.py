@@ -434,6 +434,7 @@ def build(model: MechanismModel, order: float = FIRST_USER_TYPE, source: str = "
     cls.carried = carried
     cls.ions = model.ions
     cls.global_params = {name: float(model.variables[name].default or 0.0) for name in model.global_params}
+    cls.fixed = dict(model.fixed)
     cls.uses = model.uses
     cls.units = {name: var.unit for name, var in model.variables.items()
                  if var.unit and (name in model.range_params or name in model.global_params)}

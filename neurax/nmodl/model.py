@@ -102,6 +102,9 @@ class MechanismModel:
         solves: the SOLVE statements of BREAKPOINT, in order.
         has_current_pass: whether NEURON evaluates BREAKPOINT in the current pass (a mechanism without
             currents runs its whole BREAKPOINT in the state pass instead).
+        fixed: GLOBAL parameters that bound a FROM loop (``FROM i = 1 TO hexp``) and that no block
+            assigns, with their values: they are constants of the built mechanism (how many times a
+            loop runs must be known when it is compiled), so they are not among ``global_params``.
     """
 
     module: S.Module
@@ -128,6 +131,7 @@ class MechanismModel:
     solves: tuple[S.Solve, ...]
     title: str | None = None
     uses: tuple[str, ...] = field(default=())
+    fixed: dict[str, float] = field(default_factory=dict)
 
     @property
     def has_current_pass(self) -> bool:
@@ -139,7 +143,7 @@ class MechanismModel:
         return NmodlError(message, self.path, line)
 
 
-def analyze(module: S.Module) -> MechanismModel:
+def analyze(module: S.Module, fixed: dict[str, float] | None = None) -> MechanismModel:
     """Classify the names and blocks of a parsed file and check what neurax can run.
 
     Raises:
@@ -250,6 +254,15 @@ def analyze(module: S.Module) -> MechanismModel:
             range_params.append(d.name)
         elif variables[d.name].kind == "global":
             global_params.append(d.name)
+    bounds, assigned_names = _loop_bounds_and_targets(module.blocks)
+    fixed_values: dict[str, float] = {}
+    for gname in [g for g in global_params if g in bounds and g not in assigned_names]:
+        given = (fixed or {}).get(gname)
+        fixed_values[gname] = float(given if given is not None else variables[gname].default or 0.0)
+        constants[gname] = fixed_values[gname]
+        variables[gname] = Variable(gname, "constant", fixed_values[gname], variables[gname].unit, None,
+                                    variables[gname].line)
+        global_params.remove(gname)
     for d in module.assigned:
         declare(d, "assigned")
     states, ion_states = [], []
@@ -315,7 +328,22 @@ def analyze(module: S.Module) -> MechanismModel:
         net_receive=singles.get("NET_RECEIVE"), solves=solves, title=module.title)
     _check_blocks(model)
     uses = tuple(u for u in ("diam", "area") if _reads(model, u))
-    return MechanismModel(**{**model.__dict__, "uses": uses})
+    return MechanismModel(**{**model.__dict__, "uses": uses, "fixed": fixed_values})
+
+
+def _loop_bounds_and_targets(blocks) -> tuple[set[str], set[str]]:
+    """The names read by FROM loop bounds, and the names any statement assigns, in all blocks."""
+    bounds: set[str] = set()
+    targets: set[str] = set()
+    for block in blocks:
+        for stmt in S.walk(block.body):
+            if isinstance(stmt, S.FromLoop):
+                for e in (stmt.start, stmt.stop, stmt.step):
+                    bounds.update(_names_in(e))
+                targets.add(stmt.var)
+            elif isinstance(stmt, S.Assign):
+                targets.add(stmt.target.name)
+    return bounds, targets
 
 
 def _check_verbatim(stmts, path: str) -> None:

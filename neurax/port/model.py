@@ -256,7 +256,11 @@ def build_model(doc: dict, path: str = "<model>") -> Model:
     classes: dict = {"hh": HH, "pas": Pas}
     for name, mech in sorted(doc.get("mechanisms", {}).items(), key=lambda kv: kv[1]["order"]):
         try:
-            cls = build(analyze(parse(mech["source"], f"{path}:{name}.mod")), mech["order"], mech["source"])
+            module = parse(mech["source"], f"{path}:{name}.mod")
+            cls = build(analyze(module), mech["order"], mech["source"])
+            fixed = {g: float(globals_[f"{g}_{name}"]) for g in cls.fixed if _number(globals_.get(f"{g}_{name}"))}
+            if any(value != cls.fixed[g] for g, value in fixed.items()):  # the script changed a loop bound
+                cls = build(analyze(module, fixed), mech["order"], mech["source"])
         except NmodlError as err:
             raise ModelError(str(err)) from None
         _need(cls.name == name, path, f"mechanism {name}'s source defines {cls.name}")
@@ -280,7 +284,8 @@ def build_model(doc: dict, path: str = "<model>") -> Model:
     for k, sec in enumerate(sections):
         trees.setdefault(root_of[sec["name"]], []).append(k)
 
-    known = {"usetable_hh"} | {f"{g}_{name}" for name, cls in classes.items() for g in cls.global_params}
+    known = {"usetable_hh"} | {f"{g}_{name}" for name, cls in classes.items() for g in (*cls.global_params,
+                                                                                          *cls.fixed)}
     known |= {f"usetable_{name}" for name in classes}
     for name in globals_:
         ion = name.rsplit("_", 2)

@@ -80,7 +80,8 @@ def mechanism_info(paths: Sequence[str]) -> tuple[dict, list[str]]:
     info = {}
     for k, cls in enumerate(classes.values()):
         info[cls.name] = {"file": os.path.basename(cls.model.path), "order": FIRST_USER_TYPE + k, "source": cls.source,
-                          "range": list(cls.parameter_names()), "globals": list(cls.global_params), "kind": cls.kind}
+                          "range": list(cls.parameter_names()), "globals": [*cls.global_params, *cls.fixed],
+                          "kind": cls.kind}
     return info, files
 
 

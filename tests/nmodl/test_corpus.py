@@ -689,3 +689,40 @@ def test_braces_on_the_next_line():
     cls = load("brace_next_line")
     assert cls.model.states == ("x",)
     assert (call(cls, "start", 1.0)[0], call(cls, "start", -1.0)[0]) == (1.0, 0.0)
+
+
+# -- GLOBAL loop bounds -----------------------------------------------------------------------------------------
+
+
+def test_a_global_loop_bound_is_fixed_when_the_file_is_read(tmp_path):
+    """``FROM k = 1 TO mexp`` with a GLOBAL mexp: the loop runs mexp times, as ``p = m * m * m`` would; the
+    GLOBAL is fixed (not settable, with a message saying why), and a model file's value rebuilds it."""
+    from neurax.nmodl.mechanism import build
+
+    cls = load("loop_bound_global")
+    assert cls.fixed == {"mexp": 3.0} and "mexp" not in cls.global_params
+    text = read_source(str(CORPUS / "loop_bound_global.mod"))
+    loop = "    if (mexp > 0) {\n        FROM k = 1 TO mexp {\n            p = p * m\n        }\n    }\n"
+    assert loop in text
+
+    def simulate(mech_cls):
+        cell = nx.Cell(nx.load(str(CORPUS.parents[2].parent / "data" / "swc" / "ball_and_stick.swc")), 3)
+        cell = cell.insert(mech_cls(), on="somatic").insert(nx.Pas(), on="basal")
+        stim = nx.IClamp("soma[0](0.5)", 1.0, 3.0, 0.5)
+        return np.asarray(nx.simulate(cell, [stim], ["soma[0](0.5)"], tstop=6.0).v)
+
+    def explicit(power: str):
+        path = tmp_path / f"explicit{len(power)}.mod"
+        path.write_text(text.replace(loop, f"    p = {power}\n"))
+        return nx.load_mod(str(path))
+
+    three = simulate(cls)
+    np.testing.assert_allclose(three, simulate(explicit("m * m * m")), rtol=0, atol=1e-12)
+    two = build(analyze(parse(text, "loop_bound_global.mod"), {"mexp": 2.0}))
+    assert two.fixed == {"mexp": 2.0}
+    np.testing.assert_allclose(simulate(two), simulate(explicit("m * m")), rtol=0, atol=1e-12)
+    assert np.abs(simulate(two) - three).max() > 1e-3
+    cell = nx.Cell(nx.load(str(CORPUS.parents[2].parent / "data" / "swc" / "ball_and_stick.swc")), 1).insert(cls())
+    for name in ("mexp_loop_bound_global", "loop_bound_global.mexp"):
+        with pytest.raises(nx.NeuraxError, match="bounds a FROM loop in loop_bound_global's .mod file"):
+            cell.set(name, 2.0)

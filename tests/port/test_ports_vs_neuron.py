@@ -186,3 +186,41 @@ def test_port_keeps_a_python_scripts_globals(tmp_path):
     document = json.loads(out.read_text())
     assert [s["name"] for s in document["sections"]] == ["soma"]
     assert document["point_processes"][0]["params"] == {"delay": 1.0, "dur": 2.0, "amp": 0.1}
+
+
+LOOP_BOUND_SCRIPT = """
+import numpy as np
+from neuron import h
+h.load_file("stdrun.hoc")
+soma = h.Section(name="soma")
+soma.L = soma.diam = 20
+soma.insert("loop_bound_global")
+h.mexp_loop_bound_global = 2
+stim = h.IClamp(soma(0.5))
+stim.delay, stim.dur, stim.amp = 1, 3, 0.3
+v = h.Vector().record(soma(0.5)._ref_v)
+h.tstop = 6
+h.finitialize(-65)
+h.continuerun(h.tstop)
+np.save("neuron_v.npy", np.array(v))
+"""
+
+
+@needs_neuron
+def test_port_carries_a_changed_global_loop_bound(tmp_path):
+    """The script sets a GLOBAL that bounds a FROM loop (fixed when neurax reads a file): the model file keeps
+    NEURON's value, the mechanism is rebuilt with it, and the voltages are NEURON's."""
+    script = tmp_path / "cell.py"
+    script.write_text(LOOP_BOUND_SCRIPT)
+    out = tmp_path / "cell.json"
+    mod = REPO / "tests" / "data" / "mod" / "corpus" / "loop_bound_global.mod"
+    assert main(["port", str(script), "--mod", str(mod), "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["globals"]["mexp_loop_bound_global"] == 2.0
+    import neurax as nx
+
+    model = nx.load_model(str(out))
+    assert model.mechanisms["loop_bound_global"].fixed == {"mexp": 2.0}
+    v = np.asarray(model.simulate(["soma(0.5)"]).v[0])
+    want = np.load(tmp_path / "neuron_v.npy")
+    assert v.shape == want.shape
+    assert np.abs(v - want).max() <= 1e-6
