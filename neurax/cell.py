@@ -591,7 +591,8 @@ class Cell:
             for p in self._structure.placements:
                 mech = p.mechanism
                 h.update(repr((mech.__module__, mech.__qualname__, mech.name, mech.order,
-                               getattr(mech, "source", ""), getattr(mech, "usetable", True))).encode())
+                               getattr(mech, "source", ""), getattr(mech, "usetable", True),
+                               getattr(mech, "function_table_data", {}))).encode())
                 h.update(np.ascontiguousarray(p.nodes).tobytes())
             for ion, nodes in sorted(self._structure.ions.items()):
                 h.update(ion.encode())

@@ -474,34 +474,38 @@ class Interpreter:
             columns = {}
             for var in names:
                 values = local[var] if block.kind == "FUNCTION" else sub_env[var]
-                if isinstance(values, np.ndarray) or is_static(values):
-                    values = np.broadcast_to(np.asarray(values, dtype=float), grid.shape)
-                    diffs = np.concatenate([values[1:] - values[:-1], np.zeros(1)])
-                else:
-                    values = jnp.broadcast_to(values, jnp.shape(grid))
-                    diffs = jnp.concatenate([values[1:] - values[:-1], jnp.zeros(1, values.dtype)])
-                columns[var] = (values, diffs)
+                # an ASSIGNED array (``inf[4]``) is tabled element by element, as nocmodl does
+                columns[var] = [_column(x, grid) for x in values] if isinstance(values, list) else \
+                    _column(values, grid)
             tables[name] = (lo, 1.0 / dx, columns)
         return tables
 
     def lookup(self, block: S.NamedBlock, args: list, frame: Frame):
         """A TABLE'd call: nocmodl's interpolation, ``t[i] + theta (t[i+1] - t[i])``, clamped at the ends."""
         lo, mfac, columns = self.tables[block.name]
-        n = next(iter(columns.values()))[0].shape[-1] - 1
+        first = next(iter(columns.values()))
+        n = (first[0] if isinstance(first, list) else first)[0].shape[-1] - 1
         xp = self.xp
         xi = mfac * (args[0] - lo)
         xi = xp.where(xi < 0.0, 0.0, xp.where(xi > n, float(n), xi))
         if xp is np:
             i = xi.astype(np.int64)
             theta = xi - i
-            out = {var: values[i] + theta * diffs[i] for var, (values, diffs) in columns.items()}
+
+            def at(column):
+                values, diffs = column
+                return values[i] + theta * diffs[i]
         else:
             i = xi.astype(jnp.int32)
             theta = xi - i
             dtype = jnp.result_type(theta)  # float32 runs keep float32 tables
-            out = {var: jnp.asarray(values, dtype).at[i].get(mode="promise_in_bounds")
-                   + theta * jnp.asarray(diffs, dtype).at[i].get(mode="promise_in_bounds")
-                   for var, (values, diffs) in columns.items()}
+
+            def at(column):
+                values, diffs = column
+                return (jnp.asarray(values, dtype).at[i].get(mode="promise_in_bounds")
+                        + theta * jnp.asarray(diffs, dtype).at[i].get(mode="promise_in_bounds"))
+        out = {var: [at(c) for c in column] if isinstance(column, list) else at(column)
+               for var, column in columns.items()}
         if block.kind == "FUNCTION":
             return out[block.name]
         for var, value in out.items():
@@ -512,9 +516,18 @@ class Interpreter:
         """A FUNCTION_TABLE call: linear interpolation in the data given for it, clamped at the ends."""
         data = frame.env.get(f"__table_{call.name}")
         if data is None:
-            raise self.error(f"FUNCTION_TABLE {call.name} has no data: give it with "
-                             f"mechanism.with_function_table({call.name!r}, x, y)", call.line)
+            raise self.error(f"FUNCTION_TABLE {call.name} has no data: make the mechanism with it, "
+                             f"{self.model.name}.with_function_table({call.name!r}, x, y)", call.line)
         xs, ys = data
         x = self.eval(call.args[0], frame)
         dtype = jnp.result_type(x)  # float32 runs interpolate in float32
         return jnp.interp(x, jnp.asarray(xs, dtype), jnp.asarray(ys, dtype))
+
+
+def _column(values, grid):
+    """One TABLE column on ``grid``: the values and their forward differences (0 after the last)."""
+    if isinstance(values, np.ndarray) or is_static(values):
+        values = np.broadcast_to(np.asarray(values, dtype=float), grid.shape)
+        return values, np.concatenate([values[1:] - values[:-1], np.zeros(1)])
+    values = jnp.broadcast_to(values, jnp.shape(grid))
+    return values, jnp.concatenate([values[1:] - values[:-1], jnp.zeros(1, values.dtype)])

@@ -33,7 +33,7 @@ from neurax._jax import jnp
 from neurax.mechanisms.base import Mechanism
 from neurax.nmodl import syntax as S
 from neurax.nmodl.errors import NmodlError
-from neurax.nmodl.interpret import Frame, Interpreter
+from neurax.nmodl.interpret import Frame, Interpreter, _Return
 from neurax.nmodl.lexer import read_source
 from neurax.nmodl.model import MechanismModel, analyze
 from neurax.nmodl.parser import parse
@@ -58,6 +58,8 @@ class NmodlMechanism(Mechanism):
     defaults: ClassVar[dict[str, float]] = {}
     #: The CONDUCTANCE hints of BREAKPOINT (NEURON then uses their sum as the slope).
     hints: ClassVar[tuple[str, ...]] = ()
+    #: FUNCTION_TABLE data (see :meth:`with_function_table`): name -> (x, y).
+    function_table_data: ClassVar[dict] = {}
 
     def __init__(self, **values: float) -> None:
         unknown = [k for k in values if k not in self.defaults]
@@ -65,6 +67,31 @@ class NmodlMechanism(Mechanism):
             raise NmodlError(f"{self.name} has no RANGE parameter {unknown[0]!r}{_suggest(unknown[0], self.defaults)}"
                              f" (its parameters: {', '.join(self.defaults) or 'none'})")
         object.__setattr__(self, "_values", {**self.defaults, **{k: float(v) for k, v in values.items()}})
+
+    @classmethod
+    def with_function_table(cls, name: str, x, y) -> type[NmodlMechanism]:
+        """The mechanism with the data of its FUNCTION_TABLE ``name`` (what NEURON's
+        ``table_NAME_SUFFIX(x_vec, y_vec)`` gives): values ``y`` at the increasing arguments ``x``,
+        interpolated linearly and held at the end values beyond them. Returns a new mechanism class.
+
+        Raises:
+            NmodlError: no such FUNCTION_TABLE, or data that is not two equally long finite 1-D arrays
+                with ``x`` increasing.
+        """
+        import numpy as np
+
+        tables = cls.model.function_tables
+        if name not in tables:
+            raise NmodlError(f"{cls.name} has no FUNCTION_TABLE {name!r}{_suggest(name, tables)}; it has "
+                             f"{', '.join(tables) or 'none'}")
+        xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        if xs.ndim != 1 or xs.shape != ys.shape or xs.size == 0:
+            raise NmodlError(f"FUNCTION_TABLE {name} of {cls.name}: x and y must be 1-D and of the same length, "
+                             f"got shapes {xs.shape} and {ys.shape}")
+        if not (np.all(np.isfinite(xs)) and np.all(np.isfinite(ys)) and np.all(np.diff(xs) > 0)):
+            raise NmodlError(f"FUNCTION_TABLE {name} of {cls.name}: the values must be finite and x increasing")
+        data = {**cls.function_table_data, name: (tuple(xs.tolist()), tuple(ys.tolist()))}
+        return type(cls.__name__, (cls,), {"function_table_data": data, "__module__": cls.__module__})
 
     @classmethod
     def parameter_names(cls) -> tuple[str, ...]:
@@ -105,6 +132,8 @@ class NmodlMechanism(Mechanism):
         env["celsius"] = ctx["celsius"]
         env["t"] = ctx.get("t", 0.0)
         env["secondorder"] = 0.0
+        for name, data in self.function_table_data.items():
+            env[f"__table_{name}"] = data
         return env
 
     def _interpreter(self, ctx: dict) -> Interpreter:
@@ -112,8 +141,24 @@ class NmodlMechanism(Mechanism):
             else None
         return Interpreter(self.model, tables)
 
-    def _out(self, env: dict, names: Iterable[str]) -> dict:
-        return {name: env[name] for name in names}
+    def _outputs(self) -> tuple[str, ...]:
+        """What INITIAL and the state pass give back: the states, the carried values and every concentration
+        the mechanism WRITEs (a STATE, or a plain assignment such as ``cai = ca``; one never assigned keeps
+        the value it was read with).
+        """
+        model = self.model
+        written = tuple(w for use in model.ions for w in use.write if w in (f"{use.ion}i", f"{use.ion}o")
+                        and w not in model.ion_states)
+        return model.states + self.carried + model.ion_states + written
+
+    def _out(self, env: dict, names: Iterable[str], like) -> dict:
+        """The values of ``names``, one per instance like ``like`` (a block may assign a plain number, e.g.
+        ``m = 0`` in INITIAL, or leave a value the same for all instances).
+        """
+        def one(x):
+            return jnp.broadcast_to(jnp.asarray(x, dtype=like.dtype), like.shape)
+
+        return {name: [one(x) for x in env[name]] if isinstance(env[name], list) else one(env[name]) for name in names}
 
     # -- the passes -------------------------------------------------------------------------------------
     def prepare(self, p: dict, ctx: dict) -> dict:
@@ -133,13 +178,22 @@ class NmodlMechanism(Mechanism):
         env = self._env(v, s, p, ctx)
         interp = self._interpreter(ctx)
         if model.initial is not None:
-            frame = Frame(env)
-            for stmt in model.initial.body:
-                if isinstance(stmt, S.Solve):
-                    self._initial_solve(interp, stmt, frame)
-                else:
+            self._block(interp, model.initial.body, Frame(env), self._initial_solve)
+        return self._out(env, self._outputs(), zeros)
+
+    @staticmethod
+    def _block(interp: Interpreter, stmts, frame: Frame, solve=None) -> None:
+        """A block's statements in order: SOLVEs through ``solve`` (skipped without one); a VERBATIM
+        ``return 0;`` ends the block, as it ends the C function nocmodl makes of it.
+        """
+        try:
+            for stmt in stmts:
+                if not isinstance(stmt, S.Solve):
                     interp.statement(stmt, frame)
-        return self._out(env, model.states + self.carried + model.ion_states)
+                elif solve is not None:
+                    solve(interp, stmt, frame)
+        except _Return:
+            pass
 
     def _initial_solve(self, interp: Interpreter, stmt: S.Solve, frame: Frame) -> None:
         model = self.model
@@ -154,10 +208,7 @@ class NmodlMechanism(Mechanism):
         model = self.model
         env = self._env(v, s, p, ctx)
         interp = self._interpreter(ctx)
-        frame = Frame(env)
-        for stmt in model.breakpoint.body:
-            if not isinstance(stmt, S.Solve):
-                interp.statement(stmt, frame)
+        self._block(interp, model.breakpoint.body, Frame(env))
         return {cur: -env[cur] if cur in model.electrode else env[cur] for cur in model.currents}
 
     def current_and_conductance(self, v, s, p, ctx):
@@ -168,11 +219,7 @@ class NmodlMechanism(Mechanism):
             return super().current_and_conductance(v, s, p, ctx)
         model = self.model
         env = self._env(v, s, p, ctx)
-        frame = Frame(env)
-        interp = self._interpreter(ctx)
-        for stmt in model.breakpoint.body:
-            if not isinstance(stmt, S.Solve):
-                interp.statement(stmt, frame)
+        self._block(self._interpreter(ctx), model.breakpoint.body, Frame(env))
         g = env[self.hints[0]]
         for name in self.hints[1:]:
             g = g + env[name]
@@ -187,14 +234,10 @@ class NmodlMechanism(Mechanism):
         frame = Frame(env)
         if model.breakpoint is not None:
             body = model.breakpoint.body
-            for stmt in body:
-                if isinstance(stmt, S.Solve):
-                    self._solve(interp, stmt, frame)
+            self._block(interp, [stmt for stmt in body if isinstance(stmt, S.Solve)], frame, self._solve)
             if not model.has_current_pass:  # nocmodl runs the rest after the SOLVEs, in the state pass
-                for stmt in body:
-                    if not isinstance(stmt, S.Solve):
-                        interp.statement(stmt, frame)
-        return self._out(env, model.states + self.carried + model.ion_states)
+                self._block(interp, body, frame)
+        return self._out(env, self._outputs(), jnp.zeros_like(v))
 
     def _solve(self, interp: Interpreter, stmt: S.Solve, frame: Frame) -> None:
         model = self.model
@@ -211,11 +254,8 @@ class NmodlMechanism(Mechanism):
         model = self.model
         env = self._env(v, s, p, ctx)
         interp = self._interpreter(ctx)
-        frame = Frame(env)
-        for stmt in model.breakpoint.body:
-            if not isinstance(stmt, S.Solve):
-                interp.statement(stmt, frame)
-        return self._out(env, self.carried)
+        self._block(interp, model.breakpoint.body, Frame(env))
+        return self._out(env, self.carried, jnp.zeros_like(v))
 
 
 def _suggest(name: str, names) -> str:

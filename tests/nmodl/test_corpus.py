@@ -121,6 +121,32 @@ def test_file_parses_checks_and_builds(path):
     assert cls.kind in ("density", "point", "artificial")
 
 
+BALL = Path(__file__).resolve().parents[2] / "data" / "swc" / "ball_and_stick.swc"
+#: Files whose INITIAL sends itself an event (net_send): they need the event queue of networks.
+SELF_EVENTS = {"net_receive_watch"}
+
+
+@pytest.mark.parametrize("path", _params(FILES))
+def test_file_runs(path):
+    """Every mechanism simulates: inserted on the soma (a point process placed at its middle) for 0.2 ms with a
+    current step, finite throughout; what neurax cannot run is refused when the file is read, never here."""
+    cls = load(path.stem)
+    if cls.kind == "artificial":
+        pytest.skip("an ARTIFICIAL_CELL has no membrane to run on")
+    for name in cls.model.function_tables:  # a FUNCTION_TABLE needs its data
+        cls = cls.with_function_table(name, [-100.0, 100.0], [0.5, 1.5])
+    mech = cls()
+    cell = nx.Cell(nx.load(BALL), 1)
+    cell = cell.insert(mech, on="somatic") if cls.kind == "density" else cell.place(mech, "soma[0](0.5)")
+    stim = [nx.IClamp("soma[0](0.5)", 0.05, 1.0, 0.1)]
+    if path.stem in SELF_EVENTS:  # events arrive with networks (NetCon, the event queue): a clear refusal now
+        with pytest.raises(nx.NmodlError, match=r"net_send\(\) cannot be called here"):
+            nx.simulate(cell, stim, tstop=0.2)
+        return
+    sol = nx.simulate(cell, stim, tstop=0.2, celsius=34.0)
+    assert np.all(np.isfinite(np.asarray(sol.v)))
+
+
 @pytest.mark.parametrize("path", _params(FILES))
 def test_neurax_mod_describes_the_file(path, tmp_path, capsys):
     out = tmp_path / "mod.json"
@@ -515,6 +541,24 @@ def test_function_table():
     model = load("function_table").model
     table = model.function_tables["taudata"]
     assert (table.args, table.unit, table.body) == ((("v", "mV"),), "ms", ())
+    cls = load("function_table")
+    cell = nx.Cell(nx.load(BALL), 1)
+    with pytest.raises(nx.NmodlError, match=r"FUNCTION_TABLE taudata has no data: make the mechanism with it, "
+                       r"function_table.with_function_table\('taudata', x, y\)"):
+        nx.simulate(cell.insert(cls(), on="somatic"), tstop=0.1)
+    with pytest.raises(nx.NmodlError, match=r"has no FUNCTION_TABLE 'taudat' \(did you mean 'taudata'\?\)"):
+        cls.with_function_table("taudat", [0.0, 1.0], [1.0, 2.0])
+    with pytest.raises(nx.NmodlError, match="x increasing"):
+        cls.with_function_table("taudata", [1.0, 0.0], [1.0, 2.0])
+    with pytest.raises(nx.NmodlError, match="same length"):
+        cls.with_function_table("taudata", [0.0, 1.0], [1.0])
+    slow, fast = (cls.with_function_table("taudata", [-100.0, 100.0], [tau, tau]) for tau in (50.0, 0.5))
+    import jax.numpy as jnp
+
+    v, ctx = jnp.asarray([-65.0]), {"dt": 0.025, "celsius": 6.3, "t": 0.0}
+    for mech, tau in ((slow, 50.0), (fast, 0.5)):  # cnexp from z = 0: 1 - exp(-dt / tau)
+        z = mech().advance(v, mech().init(v, {}, ctx), {}, ctx)["z"]
+        assert float(z[0]) == pytest.approx(-math.expm1(-0.025 / tau), rel=1e-12)
 
 
 def test_math_builtins_and_caret():
@@ -726,3 +770,19 @@ def test_a_global_loop_bound_is_fixed_when_the_file_is_read(tmp_path):
     for name in ("mexp_loop_bound_global", "loop_bound_global.mexp"):
         with pytest.raises(nx.NeuraxError, match="bounds a FROM loop in loop_bound_global's .mod file"):
             cell.set(name, 2.0)
+
+
+def test_verbatim_return_ends_initial(tmp_path):
+    """Older files end INITIAL with VERBATIM ``return 0;`` (NEURON 9's C++ refuses it there, earlier versions
+    did not): what follows it does not run."""
+    text = read_source(str(CORPUS / "legacy_kdr_forms.mod"))
+    assert "    q = 1\n}" in text
+    path = tmp_path / "legacy_kdr_forms.mod"
+    ended = "    q = 1\n    VERBATIM\n    return 0;\n    ENDVERBATIM\n    q = 0.25\n}"
+    path.write_text(text.replace("    q = 1\n}", ended))
+
+    def states(cls):
+        cell = nx.Cell(nx.load(BALL), 1).insert(cls(), on="somatic")
+        return np.asarray(nx.simulate(cell, [nx.IClamp("soma[0](0.5)", 0.1, 1.0, 0.3)], tstop=2.0).v)
+
+    np.testing.assert_array_equal(states(nx.load_mod(str(path))), states(load("legacy_kdr_forms")))
