@@ -174,7 +174,9 @@ class NmodlMechanism(Mechanism):
         model = self.model
         zeros = jnp.zeros_like(v)
         s = {name: zeros + (model.variables[name].default or 0.0) for name in model.states}  # 0 or START
-        s.update({name: zeros for name in self.carried})
+        for name in self.carried:  # an ASSIGNED array carried over (RANGE inf[2]) is one array per element
+            size = model.variables[name].size
+            s[name] = [zeros] * size if size else zeros
         env = self._env(v, s, p, ctx)
         interp = self._interpreter(ctx)
         if model.initial is not None:
