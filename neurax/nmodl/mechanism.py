@@ -176,7 +176,8 @@ class NmodlMechanism(Mechanism):
         s = {name: zeros + (model.variables[name].default or 0.0) for name in model.states}  # 0 or START
         for name in self.carried:  # an ASSIGNED array carried over (RANGE inf[2]) is one array per element
             size = model.variables[name].size
-            s[name] = [zeros] * size if size else zeros
+            start = zeros + p[name] if name in p else zeros  # a PARAMETER starts at its value
+            s[name] = [zeros] * size if size else start
         env = self._env(v, s, p, ctx)
         interp = self._interpreter(ctx)
         if model.initial is not None:
@@ -439,7 +440,9 @@ def carried_values(model: MechanismModel) -> tuple[str, ...]:
             depend on NEURON evaluating BREAKPOINT twice per step).
     """
     cache: dict = {}
-    assigned = {n for n, v in model.variables.items() if v.kind in ("assigned", "local")}
+    # PARAMETERs that blocks assign (a rate procedure storing RANGE o_rate, c_rate; an INITIAL setting a GLOBAL)
+    # keep the value too, per instance
+    assigned = {n for n, v in model.variables.items() if v.kind in ("assigned", "local", "range", "global")}
     current, state, initial = _passes(model)
     r_cur, _, m_cur = _flow(model, current, set(), set(), cache)
     r_state, _, m_state = _flow(model, state, set(), set(), cache)

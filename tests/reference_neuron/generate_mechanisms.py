@@ -105,6 +105,7 @@ HH_EQUIV = "tests/data/mod/hh_equiv.mod"
 LEGACY_KDR = "tests/data/mod/corpus/legacy_kdr_forms.mod"
 LEGACY_CAD = "tests/data/mod/corpus/legacy_cad.mod"
 LEGACY_RANGE = "tests/data/mod/corpus/legacy_range_array.mod"
+LEGACY_PARAMS = "tests/data/mod/corpus/legacy_param_rates.mod"
 ONE = "tests/data/mod/one_compartment.swc"
 BALL = "data/swc/ball_and_stick.swc"
 C91662 = "data/swc/c91662.swc"
@@ -287,9 +288,9 @@ CASES = [
     # --- forms of older published files (tests/data/mod/corpus/legacy_*.mod) -------------------------------
     one("one_legacy_forms", "NaT + Kv3.1 + CaHVA with legacy_kdr_forms (TABLE over ASSIGNED arrays, a SOLVE'd "
         "PROCEDURE, VERBATIM return 0), legacy_cad (cai written by assignment from a derivimplicit STATE) and "
-        "legacy_range_array (RANGE arrays filled in a FROM loop)",
-        [*SPIKE, "CaHVA", "legacy_kdr_forms", "legacy_cad", "legacy_range_array"], 0.075,
-        params=[param("gbar_CaHVA", 0.005)], mods=[CHANNELS, LEGACY_KDR, LEGACY_CAD, LEGACY_RANGE]),
+        "legacy_range_array (RANGE arrays filled in a FROM loop), legacy_param_rates (PARAMETERs the blocks assign)",
+        [*SPIKE, "CaHVA", "legacy_kdr_forms", "legacy_cad", "legacy_range_array", "legacy_param_rates"], 0.075,
+        params=[param("gbar_CaHVA", 0.005)], mods=[CHANNELS, LEGACY_KDR, LEGACY_CAD, LEGACY_RANGE, LEGACY_PARAMS]),
     # --- the project's NMODL twin of hh on a large cell -----------------------------------------------------
     case("c91662_hh_equiv_table", C91662, "tests/data/mod/hh_equiv.mod everywhere on c91662, d_lambda 0.1, Ra 100: "
          "the protocol of traces/c91662_hh_dlambda (built-in hh)", mods=[HH_EQUIV], mechanisms=["hh_equiv"],
