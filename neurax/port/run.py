@@ -120,13 +120,13 @@ def port(script: str, mods: Sequence[str] = (), out: str | None = None) -> Model
         folder = os.path.dirname(os.path.abspath(out))
         if not os.path.isdir(folder):
             raise ModelError(f"cannot write {out}: folder {folder} does not exist")
+    info, files = mechanism_info(mods)  # a .mod file neurax cannot run is refused first, NEURON or not
     try:  # the version only: importing neuron here would start NEURON in this process
         from importlib.metadata import version
 
         neuron_version = version("neuron")
     except Exception:  # noqa: BLE001 - not installed, however the metadata says it
         raise ModelError("neurax port needs NEURON: pip install 'neurax[neuron]'") from None
-    info, files = mechanism_info(mods)
     with tempfile.TemporaryDirectory(prefix="neurax_port_") as tmp:
         library = _compile(files, Path(tmp)) if files else ""
         result = Path(tmp) / "model.json"
