@@ -160,12 +160,15 @@ class Engine:
     Args:
         placements: ``(mechanism class, nodes)`` of every inserted mechanism.
         n_nodes: number of nodes of the solver's tree.
+        n_membrane: how many of them have membrane (segment nodes: the others are the zero-area ends of
+            sections and padding); default all.
     """
 
-    #: A block covering at least this fraction of the nodes is dense (see :class:`Block`).
+    #: A block covering at least this fraction of the membrane nodes is dense (see :class:`Block`). Measured on
+    #: the CA1 bench cell at nseg 3 (468 segment nodes of 625, hh everywhere, 100 ms): dense 0.045 s, sparse 0.054 s.
     DENSE_FRACTION = 0.9
 
-    def __init__(self, placements, n_nodes: int) -> None:
+    def __init__(self, placements, n_nodes: int, n_membrane: int | None = None) -> None:
         placements = sorted(placements, key=lambda p: memb_order(p[0]))
         self.n = n_nodes
         ion_nodes: dict[str, list] = {}
@@ -211,7 +214,7 @@ class Engine:
             nodes = np.asarray(nodes)
             if mech.kind == "density":
                 blocks.append(Block(mechanism=mech, key=mech.name, nodes=nodes, n=n_nodes,
-                                    dense=len(nodes) >= self.DENSE_FRACTION * n_nodes))
+                                    dense=len(nodes) >= self.DENSE_FRACTION * (n_membrane or n_nodes)))
                 continue
             layer = np.zeros(nodes.size, np.int64)  # how many earlier instances share each instance's node
             seen: dict[int, int] = {}

@@ -584,7 +584,7 @@ def _engine(cell: Cell, pad: int = 0) -> Engine:
     cache = cell._structure.__dict__.setdefault("_solver", {})
     key = f"engine+{pad}"
     if key not in cache:
-        cache[key] = Engine(cell.mechanisms, cell.tree.n_nodes + pad)
+        cache[key] = Engine(cell.mechanisms, cell.tree.n_nodes + pad, cell.tree.n_segments)
     return cache[key]
 
 
