@@ -239,7 +239,11 @@ def _simulate(args: argparse.Namespace) -> int:
         else:
             dynamic = plan.arguments(cell, cell_clamps, settings["v_init"], settings["celsius"])
             executable = _executable(plan, dynamic, cell.tree.n_nodes, clock, args.no_cache)
-            raw, peak = jax.block_until_ready(executable(*dynamic))
+            try:
+                raw, peak = jax.block_until_ready(executable(*dynamic))
+            except jax.errors.JaxRuntimeError:  # a cached executable that no longer loads right: compile anew
+                executable = _executable(plan, dynamic, cell.tree.n_nodes, clock, True)
+                raw, peak = jax.block_until_ready(executable(*dynamic))
             solution = plan.solution(raw, cell)
             clock.lap("run")
         t = np.asarray(solution.t)
@@ -370,6 +374,22 @@ def _compilation_cache(disabled: bool) -> None:
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
+def _code_digest() -> str:
+    """A digest of neurax's own source files (names, sizes and modification times): a compiled simulation saved
+    by other code (an upgrade, an edit) must not be loaded, since its kernels may no longer match the program.
+    """
+    import hashlib
+
+    root = os.path.dirname(os.path.abspath(__file__))
+    h = hashlib.sha256()
+    for folder, dirs, files in sorted(os.walk(root)):
+        dirs.sort()
+        for name in sorted(f for f in files if f.endswith(".py")):
+            stat = os.stat(os.path.join(folder, name))
+            h.update(f"{os.path.relpath(os.path.join(folder, name), root)}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    return h.hexdigest()
+
+
 def _executable(plan, dynamic, n_nodes: int, clock, disabled: bool):
     """The compiled simulation of ``plan``: from the cache folder if an equal plan was compiled before (no tracing,
     no compilation), else traced, compiled (quickly for short runs) and saved there.
@@ -385,7 +405,8 @@ def _executable(plan, dynamic, n_nodes: int, clock, disabled: bool):
     options = QUICK_COMPILE if plan.steps * n_nodes < QUICK_COMPILE_WORK else None
     shapes = [(jax.numpy.shape(x), str(jax.numpy.result_type(x))) for x in jax.tree_util.tree_leaves(dynamic)]
     key = hashlib.sha256(repr((plan.key, str(jax.tree_util.tree_structure(dynamic)), shapes, jax.__version__,
-                               jaxlib.__version__, os.environ.get("XLA_FLAGS", ""), options)).encode()).hexdigest()
+                               jaxlib.__version__, os.environ.get("XLA_FLAGS", ""), options,
+                               _code_digest())).encode()).hexdigest()
     path = os.path.join(cache_folder(), "executables", f"{key[:40]}.pkl")
     if _caching(disabled) and os.path.isfile(path):
         try:
