@@ -241,14 +241,7 @@ def section_lists(names: list[str]) -> dict[str, list[str]]:
 def configure(h, secs: list, c: dict, lists: dict[str, list[str]]) -> list[int]:
     """Ra, cm, nseg (after Ra/cm), the mechanisms in order, celsius, the hh table switch; returns nseg."""
     by_name = {s.name(): s for s in secs}
-    for sec in secs:
-        sec.Ra = c["Ra"]
-        sec.cm = c["cm"]
-    for sec in secs:
-        if c["nseg"] is not None:
-            sec.nseg = c["nseg"]
-        else:
-            sec.nseg = int((sec.L / (c["d_lambda"] * h.lambda_f(100, sec=sec)) + 0.9) / 2) * 2 + 1
+    gt.discretise(h, secs, c)
     for m in c["mechanisms"]:
         if m["on"] not in lists or not lists[m["on"]]:
             raise ValueError(f"{c['name']}: section list {m['on']!r} is empty or missing")

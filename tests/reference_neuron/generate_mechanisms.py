@@ -73,10 +73,12 @@ HERE = Path(__file__).resolve().parent
 if str(HERE.parent.parent) not in sys.path:  # run as a script: make ``tests.reference_neuron`` importable
     sys.path.insert(0, str(HERE.parent.parent))
 
+from neurax.port.run import type_orders  # noqa: E402
 from tests.reference_neuron.generate_traces import (  # noqa: E402
     REPO,
     choose_amplitude,
     clamp,
+    discretise,
     load_cell,
     make_clamps,
     morphology_path,
@@ -379,19 +381,6 @@ def compile_mods(files: list[Path], folder: Path) -> Path:
 # ----------------------------------------------------------------------------------------------------------
 
 
-def type_numbers(h) -> dict[str, int]:
-    """NEURON's type number of every loaded mechanism, by name."""
-    out = {}
-    name = h.ref("")
-    for kind in (0, 1):
-        mt = h.MechanismType(kind)
-        for k in range(int(mt.count())):
-            mt.select(k)
-            mt.selected(name)
-            out[name[0]] = int(mt.internal_type())
-    return out
-
-
 def set_param(h, secs: list, name: str, value: float) -> str:
     """``--param NAME=VALUE`` in NEURON; returns where it went (``section``, ``global`` or ``segments``)."""
     if name in ("cm", "Ra"):
@@ -416,14 +405,7 @@ def set_param(h, secs: list, name: str, value: float) -> str:
 
 def configure(h, secs: list, c: dict, mechanism_names: list[str]) -> tuple[list[int], dict]:
     """Ra, cm, nseg, the mechanisms, the params, celsius and the TABLE switches; returns (nseg, param targets)."""
-    for sec in secs:
-        sec.Ra = c["Ra"]
-        sec.cm = c["cm"]
-    for sec in secs:
-        if c["nseg"] is not None:
-            sec.nseg = c["nseg"]
-        else:
-            sec.nseg = int((sec.L / (c["d_lambda"] * h.lambda_f(100, sec=sec)) + 0.9) / 2) * 2 + 1
+    discretise(h, secs, c)
     for sec in secs:
         for name in c["mechanisms"]:
             sec.insert(name)
@@ -450,7 +432,7 @@ def worker(spec: dict) -> None:
     if files and not h.nrn_load_dll(spec["library"]):
         raise RuntimeError(f"could not load {spec['library']}")
     names = [suffix_of(f) for f in files]
-    types = type_numbers(h)
+    types = type_orders(h)  # NEURON's type numbers, read from the session
     listed = [types[n] for n in names]
     if listed != sorted(listed) or len(set(listed)) != len(listed):
         raise RuntimeError(f"NEURON's type order {dict(zip(names, listed, strict=True))} is not the listed order")

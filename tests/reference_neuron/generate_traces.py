@@ -662,8 +662,8 @@ def landmarks(h, secs: list) -> dict:
     return {f"farthest_{k}": list(v) if v else None for k, v in best.items()}
 
 
-def configure(h, secs: list, c: dict) -> list[int]:
-    """Ra, cm, nseg (after Ra/cm), the mechanism, celsius and the hh table switch; returns nseg per section."""
+def discretise(h, secs: list, c: dict) -> None:
+    """Ra and cm, then nseg: ``c["nseg"]``, or NEURON's d_lambda rule at 100 Hz (which reads Ra and cm)."""
     for sec in secs:
         sec.Ra = c["Ra"]
         sec.cm = c["cm"]
@@ -672,6 +672,11 @@ def configure(h, secs: list, c: dict) -> list[int]:
             sec.nseg = c["nseg"]
         else:
             sec.nseg = int((sec.L / (c["d_lambda"] * h.lambda_f(100, sec=sec)) + 0.9) / 2) * 2 + 1
+
+
+def configure(h, secs: list, c: dict) -> list[int]:
+    """Ra, cm, nseg (after Ra/cm), the mechanism, celsius and the hh table switch; returns nseg per section."""
+    discretise(h, secs, c)
     for sec in secs:
         sec.insert(c["mechanism"])
     h.celsius = c["celsius"]
