@@ -395,9 +395,9 @@ class Cell:
             NeuraxError: an unknown parameter (with the near names).
         """
         names = [sec.name for sec in self.morphology]
-        key = None if name in ("cm", "Ra", "radius_scale") else self._resolve(name)
         if name in ("cm", "Ra", "radius_scale"):
             return names
+        key = self._resolve(name)
         if key is None:
             self.locate(name)  # raises with the near names
         group, _, scalar = key
