@@ -337,9 +337,14 @@ def _process_age() -> float:
             start_ticks = float(handle.read().rsplit(")", 1)[1].split()[19])
         with open("/proc/uptime") as handle:
             uptime = float(handle.read().split()[0])
-        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+        age = max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
     except (OSError, ValueError, IndexError):
         return 0.0
+    # A shell may exec neurax as its last command (bash -c 'pip install ... && neurax simulate'): the process then
+    # started with the shell, and its age counts the earlier commands. Python's start-up is CPU work, so an age
+    # far beyond this process's own CPU time (children excluded) is not Python's: report the CPU time then.
+    cpu = sum(os.times()[:2])
+    return cpu if age > cpu + 1.0 else age
 
 
 #: Environment variable that turns the compilation caches off (set to 0).

@@ -137,3 +137,14 @@ def test_command_line_time_line_accounts_for_the_run(capsys):
     line = next(ln for ln in capsys.readouterr().out.splitlines() if "time:" in ln)
     for part in ("python", "imports", "load", "set-up", "compile", "run", "write", "total"):
         assert part in line
+
+
+def test_time_line_does_not_count_a_shells_earlier_commands():
+    """``bash -c 'other work && neurax simulate'`` execs neurax in the shell's process, started before the other work:
+    the ``python`` part must not count those 2 s."""
+    cmd = f"sleep 2 && exec {sys.executable} -m neurax simulate {BALL} --nseg 3 --tstop 1 --no-cache"
+    proc = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    line = next(ln for ln in proc.stdout.splitlines() if "time:" in ln)
+    python_part = float(line.split("python", 1)[1].split()[0])
+    assert python_part < 1.5, line
