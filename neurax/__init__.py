@@ -25,6 +25,14 @@ _EXPORTS = {
     "Pas": "neurax.mechanisms",
     "Mechanism": "neurax.mechanisms",
     "IClamp": "neurax.stimuli",
+    "ExpSyn": "neurax.mechanisms.synapses",
+    "Exp2Syn": "neurax.mechanisms.synapses",
+    "Network": "neurax.network",
+    "NetStim": "neurax.network",
+    "SpikeTrain": "neurax.network",
+    "all_to_all": "neurax.network",
+    "random_connections": "neurax.network",
+    "from_matrix": "neurax.network",
     "simulate": "neurax.simulation",
     "Solution": "neurax.simulation",
     "Trainable": "neurax.params",
@@ -68,7 +76,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from neurax.io import load
     from neurax.mechanisms import HH, Mechanism, Pas
     from neurax.mechanisms.base import IonUse
+    from neurax.mechanisms.synapses import Exp2Syn, ExpSyn
     from neurax.morphology import Location, Morphology, Section
+    from neurax.network import NetStim, Network, SpikeTrain, all_to_all, from_matrix, random_connections
     from neurax.nmodl.errors import NmodlError
     from neurax.nmodl.mechanism import load_mod, load_mods
     from neurax.params import (

@@ -32,8 +32,10 @@ from neurax.batching import cpu_batched, threads
 from neurax.cell import Cell
 from neurax.engine import Engine
 from neurax.errors import NeuraxError
+from neurax.events import EventPlan
 from neurax.geometry import segment_geometry
 from neurax.mechanisms.base import conductance_parameters
+from neurax.network import Network
 from neurax.solver.hines import TreeStructure
 from neurax.stimuli import IClamp
 
@@ -62,6 +64,9 @@ class Solution:
         invalid: whether parameters made no physical sense (a negative conductance, cm < 0, Ra <= 0, a
             diameter scale <= 0); set when they were traced and could not be refused before the run.
         where: names a node (``"dend[3](0.75)"``), for messages.
+        spikes: for a network, per spike source and step, 1 where the source spiked at the start of that step
+            (shape ``(len(spike_sources), steps)``; None for a cell); see :meth:`spike_times`.
+        spike_sources: the sources' locations (``"cell[3].soma[0](0.5)"``).
     """
 
     t: object
@@ -71,10 +76,26 @@ class Solution:
     blowup_node: object = None
     invalid: object = None
     where: object = None
+    spikes: object = None
+    spike_sources: tuple[str, ...] = ()
 
     def __getitem__(self, location: str):
         """The trace recorded at ``location`` (as given to ``record``)."""
         return self.v[..., self.record.index(location), :]
+
+    def spike_times(self) -> dict[str, np.ndarray]:
+        """Each spike source's spike times (ms), as NEURON's ``NetCon.record`` gives them: ``t_n + 1e-10`` for
+        a crossing seen at the start of the step from ``t_n`` (one simulation: not under vmap).
+        """
+        if self.spikes is None:
+            return {}
+        from neurax.events import SPIKE_EPS
+
+        spikes = np.asarray(self.spikes)
+        if spikes.ndim != 2:
+            raise NeuraxError("spike_times() reads one simulation; index the batch first (sol.spikes[k])")
+        t = np.asarray(self.t)[: spikes.shape[1]] + SPIKE_EPS
+        return {name: t[spikes[k] > 0.5] for k, name in enumerate(self.spike_sources)}
 
     @property
     def ok(self):
@@ -127,8 +148,10 @@ class BlowUpWarning(UserWarning):
 
 
 jax.tree_util.register_pytree_node(
-    Solution, lambda s: ((s.t, s.v, s.blowup, s.blowup_node, s.invalid), (s.record, s.where)),
-    lambda aux, leaves: Solution(leaves[0], leaves[1], aux[0], *leaves[2:], where=aux[1]))
+    Solution, lambda s: ((s.t, s.v, s.blowup, s.blowup_node, s.invalid, s.spikes), (s.record, s.where,
+                                                                                      s.spike_sources)),
+    lambda aux, leaves: Solution(leaves[0], leaves[1], aux[0], *leaves[2:5], where=aux[1], spikes=leaves[5],
+                                 spike_sources=aux[2]))
 
 
 def _times(tstop: float, dt: float) -> tuple[int, np.ndarray, np.ndarray]:
@@ -141,10 +164,11 @@ def _times(tstop: float, dt: float) -> tuple[int, np.ndarray, np.ndarray]:
     return steps, halves[0::2], np.concatenate([[0.0], halves[1::2]])
 
 
-def simulate(cell: Cell, stimuli: Sequence[IClamp] = (), record: Sequence[str] | None = None, *,
+def simulate(cell: Cell | Network, stimuli: Sequence[IClamp] = (), record: Sequence[str] | None = None, *,
              tstop: float, dt: float = 0.025, v_init=-65.0, celsius=6.3, rates: str = "table",
-             dtype=jnp.float64, progress: bool = False, checkpoint: int | bool | None = None) -> Solution:
-    """Simulate a cell with NEURON's fixed-step method.
+             dtype=jnp.float64, progress: bool = False, checkpoint: int | bool | None = None,
+             surrogate: float | None = None) -> Solution:
+    """Simulate a cell or a network with NEURON's fixed-step method.
 
     The whole simulation, set-up included, is one compiled function, made once per kind of simulation: the
     same cell structure (morphology, nseg, where each mechanism is), clamp locations, recorded locations,
@@ -152,7 +176,8 @@ def simulate(cell: Cell, stimuli: Sequence[IClamp] = (), record: Sequence[str] |
     amplitudes, ``v_init`` and ``celsius`` reuse it; a different cell structure compiles anew.
 
     Args:
-        cell: the cell (:class:`~neurax.cell.Cell`).
+        cell: the cell (:class:`~neurax.cell.Cell`), or a :class:`~neurax.network.Network` of cells with
+            their connections (the solution then has every spike source's spikes).
         stimuli: current clamps.
         record: locations whose voltage to record, e.g. ``["soma[0](0.5)", "dend[3](1)"]``; by default
             ``soma[0](0.5)``, or the middle of the first section of a cell without a ``soma[0]``.
@@ -166,6 +191,8 @@ def simulate(cell: Cell, stimuli: Sequence[IClamp] = (), record: Sequence[str] |
         checkpoint: for gradients of long simulations: store the state only every ``checkpoint`` steps
             and rerun the steps in between during the backward pass (``True``: about sqrt(steps)).
             Memory then grows with sqrt(steps) instead of steps, for about one extra forward pass.
+        surrogate: for networks: the slope (1/mV) of a sigmoid whose derivative stands in for the threshold
+            crossing's in gradients (``None``: spikes carry no gradient to voltages). The forward run is the same.
 
     Returns:
         A :class:`Solution` with times and traces. A run that blows up (v not finite or beyond
@@ -176,13 +203,16 @@ def simulate(cell: Cell, stimuli: Sequence[IClamp] = (), record: Sequence[str] |
         NeuraxError: ``dt <= 0``, or parameters that make no physical sense (negative conductances,
             ``cm < 0``, ``Ra <= 0``), when they are known before the run.
     """
-    plan = Plan.of(cell, stimuli, record, tstop=tstop, dt=dt, rates=rates, dtype=dtype, checkpoint=checkpoint)
+    network = cell if isinstance(cell, Network) else None
+    plan = Plan.of(cell, stimuli, record, tstop=tstop, dt=dt, rates=rates, dtype=dtype, checkpoint=checkpoint,
+                   surrogate=surrogate)
+    cell = network.cell if network is not None else cell
     traced = any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(
         (cell.params, [(s.delay, s.dur, s.amp) for s in stimuli], v_init, celsius)))
     if not traced:
         check_parameters(cell)
-    dynamic = plan.arguments(cell, stimuli, v_init, celsius)
-    if progress and not traced and plan.steps > 0:
+    dynamic = plan.arguments(network if network is not None else cell, stimuli, v_init, celsius)
+    if progress and not traced and plan.steps > 0 and network is None:
         run = Run(cell, stimuli, record, tstop=tstop, dt=dt, v_init=v_init, celsius=celsius, rates=rates, dtype=dtype)
         solution = run.finish(*run.chunked(progress=True))
     else:
@@ -209,30 +239,39 @@ class Plan:
     steps: int
     key: tuple
     peak: bool = False
+    wiring: object = None
+    surrogate: float | None = None
 
     @staticmethod
-    def of(cell: Cell, stimuli, record, *, tstop, dt, rates, dtype, checkpoint=None, peak: bool = False) -> Plan:
-        """The plan of a simulation of ``cell`` (``peak``: also keep every node's highest voltage)."""
+    def of(cell: Cell | Network, stimuli, record, *, tstop, dt, rates, dtype, checkpoint=None, peak: bool = False,
+           surrogate: float | None = None) -> Plan:
+        """The plan of a simulation of ``cell`` or a network (``peak``: also keep every node's highest voltage)."""
+        wiring = cell.wiring if isinstance(cell, Network) else None
+        cell = cell.cell if isinstance(cell, Network) else cell
         steps = _times(tstop, dt)[0]
         record = tuple(record) if record is not None else (_default_record(cell),)
         locations = tuple(s.location for s in stimuli)
         key = (cell.fingerprint(), locations, record, float(tstop), float(dt), rates, jnp.dtype(dtype).name,
-               checkpoint, peak, threads())  # threads: how vmapped batches are tiled (NEURAX_THREADS)
+               checkpoint, peak, threads(),  # threads: how vmapped batches are tiled (NEURAX_THREADS)
+               wiring.key if wiring is not None else None, surrogate)
         return Plan(cell._structure, locations, record, float(tstop), float(dt), rates, dtype, checkpoint, steps, key,
-                    peak)
+                    peak, wiring, None if surrogate is None else float(surrogate))
 
     def solution(self, raw: tuple, cell: Cell) -> Solution:
         """The :class:`Solution` from the compiled function's first output (plain arrays)."""
-        t, v, blowup, node, invalid = raw
+        t, v, blowup, node, invalid, *spikes = raw
+        sources = self.wiring.source_names if self.wiring is not None else ()
         return Solution(t=t, v=v, record=self.record, blowup=blowup, blowup_node=node, invalid=invalid,
-                        where=cell.describe_node)
+                        where=cell.describe_node, spikes=spikes[0] if spikes else None, spike_sources=sources)
 
-    def arguments(self, cell: Cell, stimuli, v_init, celsius) -> tuple:
+    def arguments(self, cell: Cell | Network, stimuli, v_init, celsius) -> tuple:
         """The values the compiled function takes (:func:`compiled`): parameters, clamp timings, v_init,
-        celsius and the tables made before compiling.
+        celsius, the tables made before compiling and a network's weights and thresholds.
         """
+        network = (cell.weight, cell.threshold) if isinstance(cell, Network) else None
+        cell = cell.cell if isinstance(cell, Network) else cell
         return (cell.params, tuple((s.delay, s.dur, s.amp) for s in stimuli), v_init, celsius,
-                prepare(cell, celsius=celsius, dt=self.dt, rates=self.rates, dtype=self.dtype))
+                prepare(cell, celsius=celsius, dt=self.dt, rates=self.rates, dtype=self.dtype), network)
 
     def __hash__(self) -> int:
         return hash(self.key)
@@ -258,7 +297,7 @@ def prepare(cell: Cell, *, celsius, dt, rates: str, dtype) -> dict | None:
     return out
 
 
-def _execute(plan: Plan, params, stim_values, v_init, celsius, prepared) -> tuple:
+def _execute(plan: Plan, params, stim_values, v_init, celsius, prepared, network=None) -> tuple:
     """One whole simulation (set-up, time loop, samples) of ``plan`` with these values; see :func:`simulate`.
 
     Returns ``(t, v, blowup, blowup_node, invalid)`` (see :class:`Solution`; :meth:`Plan.solution` makes one)
@@ -268,11 +307,16 @@ def _execute(plan: Plan, params, stim_values, v_init, celsius, prepared) -> tupl
     cell = Cell._build(plan.structure, params)
     stimuli = [IClamp(loc, *values) for loc, values in zip(plan.stim_locations, stim_values, strict=True)]
     run = Run(cell, stimuli, plan.record, tstop=plan.tstop, dt=plan.dt, v_init=v_init, celsius=celsius,
-              rates=plan.rates, dtype=plan.dtype, validate=True, prepared=prepared, peak=plan.peak)
+              rates=plan.rates, dtype=plan.dtype, validate=True, prepared=prepared, peak=plan.peak,
+              wiring=plan.wiring, network=network, surrogate=plan.surrogate)
     recompute = None
     if plan.checkpoint:
         recompute = max(1, round(run.steps ** 0.5)) if plan.checkpoint is True else int(plan.checkpoint)
     samples, extra = run.scan(recompute=recompute)
+    if run.events is not None:
+        samples, spikes = samples
+        sol = run.finish(samples, extra)
+        return (sol.t, sol.v, sol.blowup, sol.blowup_node, sol.invalid, spikes.T), extra.get("vmax")
     sol = run.finish(samples, extra)
     return (sol.t, sol.v, sol.blowup, sol.blowup_node, sol.invalid), extra.get("vmax")
 
@@ -296,7 +340,7 @@ class Run:
 
     def __init__(self, cell: Cell, stimuli: Sequence[IClamp], record: Sequence[str] | None, *, tstop: float, dt: float,
                  v_init, celsius, rates: str, dtype, peak: bool = False, validate: bool = False,
-                 prepared: dict | None = None) -> None:
+                 prepared: dict | None = None, wiring=None, network=None, surrogate: float | None = None) -> None:
         if rates not in ("table", "exact"):
             raise NeuraxError(f"rates must be 'table' or 'exact', got {rates!r}")
         self.steps, t_mid, self.t_out = _times(tstop, dt)
@@ -337,6 +381,15 @@ class Run:
             self.stim = jnp.zeros((self.steps, 0), dtype)
         if timed:
             self.stim = jnp.concatenate([self.stim, jnp.asarray(t_mid, dtype)[:, None]], axis=1)
+        n_base = self.stim.shape[1]
+        self.events = None
+        if wiring is not None and (wiring.delay.size or wiring.source_nodes.size):
+            self.events = EventPlan(wiring, engine, t_mid, dt, surrogate)
+            weight, threshold = (jnp.asarray(x, dtype) for x in network)
+            # each step's clock t_n and its artificial events (connections, times), after the clamp columns
+            t_start = jnp.asarray(self.t_out[:-1], dtype)[:, None]
+            ext = [t_start, jnp.asarray(self.events.ext_conn, dtype), jnp.asarray(self.events.ext_time, dtype)]
+            self.stim = jnp.concatenate([self.stim, *ext], axis=1)
         # Axial coefficients (NEURON's connection_coef) and the constant part of the diagonal.
         parent = structure.parent
         child = np.flatnonzero(parent >= 0)
@@ -360,7 +413,7 @@ class Run:
             if stim_nodes.size <= DENSE_STIMULI:
                 node = lax.iota(jnp.int32, n)
                 return sum((jnp.where(node == k, stim_k[j], 0.0) for j, k in enumerate(stim_nodes)), rhs)
-            return rhs.at[stim_nodes].add(stim_k)
+            return rhs.at[stim_nodes].add(stim_k[: stim_nodes.size])
 
         # The step takes every traced array it uses as an argument (args), so that the whole scan can be
         # given its own batching rule (_scan).
@@ -396,10 +449,26 @@ class Run:
             v, states = self.parts(args, v, states, stim_k)
             return (v, states, track(extra, v)), v[rec_nodes]
 
+        if self.events is not None:
+            events = self.events
+            width = events.ext_width
+
+            def step(args, carry, stim_k):  # noqa: F811 - the network's step: events first, as NEURON's
+                v, states, extra = carry
+                _, _, _, mech_args, ctx_arrays, weight, threshold = args
+                t_n = stim_k[n_base]
+                ext = (stim_k[n_base + 1:n_base + 1 + width].astype(jnp.int32), stim_k[n_base + 1 + width:])
+                states, ev, spikes = events.step(engine, mech_args, {**static_ctx, **ctx_arrays}, weight, threshold,
+                                                 v, states, extra["ev"], extra["k"], t_n, ext)
+                v, states = self.parts(args[:5], v, states, stim_k[:n_base])
+                return (v, states, {**track(extra, v), "ev": ev}), (v[rec_nodes], spikes)
+
         v0 = jnp.full(n, v_init, dtype=dtype)
         states0 = engine.init(mech_args, v0, ctx)
         ctx_arrays = {k: x for k, x in ctx.items() if k not in static_ctx}
         self.args = (d_fixed, a, b, mech_args, ctx_arrays)
+        if self.events is not None:
+            self.args = self.args + (weight, threshold)
         self.invalid = _invalid(cell, params) if validate else None
         # Where JAX differentiates the steps themselves (checkpointed(), the tests' reference), each step is
         # rematerialised in the backward pass: only the carry (v and the states) is stored per step,
@@ -409,6 +478,8 @@ class Run:
         extra = {"k": jnp.zeros((), jnp.int32), "bad": jnp.full(n, -1, jnp.int32), "size": jnp.zeros(n, dtype)}
         if peak:
             extra["vmax"] = v0
+        if self.events is not None:
+            extra["ev"] = self.events.init(dtype)
         self.carry0 = (v0, states0, extra)
         self.v0 = v0[rec_nodes]
         self.traced = any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves((v0, params, self.stim)))
@@ -419,6 +490,8 @@ class Run:
 
         ``recompute``: differentiate with the adjoint's checkpointing (see :func:`neurax.adjoint.adjoint_scan`).
         """
+        if self.events is not None:  # events change states between the adjoint's parts: JAX's own reverse mode
+            return _event_scan(self._step, self.args, self.carry0, self.stim, recompute)
         return _scan(self._step, self.parts, self.args, self.carry0, self.stim, recompute)
 
     def finish(self, trace, extra=None) -> Solution:
@@ -507,6 +580,28 @@ def _scan(step, parts: Step, args, carry0, stim, recompute: int | None = None):
     if jax.default_backend() == "cpu":
         plain = cpu_batched(plain, lambda args, carry0, stim: carry0)
     return adjoint_scan(parts, plain, args, carry0, stim, recompute)
+
+
+def _event_scan(step, args, carry0, stim, recompute: int | None = None):
+    """``lax.scan`` of a network's ``step``: derivatives by JAX's reverse mode, each step rematerialised (only
+    the carry is stored per step), or with ``recompute`` only every ``recompute`` steps' carry.
+    """
+    if not recompute or recompute <= 1:
+        carry, samples = lax.scan(partial(step, args), carry0, stim)
+        return samples, carry[2]
+    steps = stim.shape[0]
+    chunks = -(-steps // recompute)
+    pad = chunks * recompute - steps
+    stim_p = jnp.concatenate([stim, jnp.zeros((pad,) + stim.shape[1:], stim.dtype)])
+    stim_p = stim_p.reshape((chunks, recompute) + stim.shape[1:])
+
+    @jax.checkpoint
+    def chunk(carry, stim_chunk):
+        return lax.scan(partial(step, args), carry, stim_chunk)
+
+    carry, samples = lax.scan(chunk, carry0, stim_p)
+    samples = jax.tree_util.tree_map(lambda x: x.reshape((chunks * recompute,) + x.shape[2:])[:steps], samples)
+    return samples, carry[2]
 
 
 def _invalid(cell: Cell, params: dict):

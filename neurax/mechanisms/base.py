@@ -21,7 +21,9 @@ one value per instance; globals are scalars):
   ion's) or a dict naming each current (``{"ina": ..., "ik": ..., "il": ...}``; ion currents by the
   names in :attr:`IonUse.write`), outward positive, mA/cm^2 (density) or nA (point process);
 * :meth:`Mechanism.advance` - the SOLVE blocks: states after one step ``ctx["dt"]`` (ms) with the new
-  voltage ``v`` (and the concentrations it writes).
+  voltage ``v`` (and the concentrations it writes);
+* :meth:`Mechanism.receive` - a point process's NET_RECEIVE block: its states after an event arrives with the
+  connection's arguments (:attr:`receive_args`: the weight first; uS for a conductance synapse).
 
 ``p`` holds the parameters (range parameters per instance, globals as scalars) together with the ion
 variables the mechanism reads (``p["ena"]``, ``p["cai"]``, ``p["ica"]``) and the geometry in
@@ -97,6 +99,11 @@ class Mechanism:
     state_current_reads: ClassVar[tuple[str, ...]] = ()
     #: Values the mechanism keeps between passes (part of :attr:`states`, recomputed by :meth:`refresh`).
     carried: ClassVar[tuple[str, ...]] = ()
+    #: The arguments of NET_RECEIVE (the weight first); empty for a mechanism that takes no events.
+    receive_args: ClassVar[tuple[str, ...]] = ()
+    #: Whether NET_RECEIVE only adds to states a term linear in the arguments (``g = g + weight``): events that
+    #: arrive together then act as one event with the sum of their arguments.
+    receive_additive: ClassVar[bool] = False
     #: Where NEURON evaluates the mechanism among the others (its mechanism type): currents are summed and
     #: states advanced in this order, which matters where mechanisms share an ion's concentration.
     order: ClassVar[float] = 1000.0
@@ -158,6 +165,12 @@ class Mechanism:
     def refresh(self, v, s: dict, p: dict, ctx: dict) -> dict:
         """The :attr:`carried` values after the current pass at ``v`` (none for most mechanisms)."""
         return {}
+
+    def receive(self, v, s: dict, p: dict, w: tuple, ctx: dict) -> dict:
+        """States after an event with arguments ``w`` (one array per :attr:`receive_args`, per instance) at
+        ``ctx["t"]`` (ms) and voltage ``v`` (mV).
+        """
+        raise NotImplementedError(f"{self.name} has no NET_RECEIVE block")
 
 
 def conductance_parameters(mech: type[Mechanism]) -> tuple[str, ...]:

@@ -39,7 +39,7 @@ from neurax.nmodl.model import MechanismModel, analyze
 from neurax.nmodl.parser import parse
 from neurax.nmodl.solvers import degrees, solve_block, steady_state
 
-__all__ = ["NmodlMechanism", "build", "load_mod", "load_mods", "FIRST_USER_TYPE"]
+__all__ = ["NmodlMechanism", "build", "load_mod", "load_mods", "receive_problem", "FIRST_USER_TYPE"]
 
 #: NEURON's type number of the first mechanism nrnivmodl loads (after the built-ins).
 FIRST_USER_TYPE = 24
@@ -250,6 +250,17 @@ class NmodlMechanism(Mechanism):
         block = model.derivatives.get(stmt.block) or model.kinetics[stmt.block]
         solve_block(interp, block, stmt.method, frame, _linearity(model, block))
 
+    def receive(self, v, s, p, w, ctx):
+        """NET_RECEIVE with its arguments bound to ``w`` (``flag`` 0: an event from a NetCon)."""
+        model = self.model
+        if model.net_receive is None:
+            return super().receive(v, s, p, w, ctx)
+        env = self._env(v, s, p, ctx)
+        local = {name: value for (name, _), value in zip(model.net_receive.args, w, strict=True)}
+        local["flag"] = 0.0
+        self._block(self._interpreter(ctx), model.net_receive.body, Frame(env, local))
+        return self._out(env, self.states, jnp.zeros_like(v))
+
     def refresh(self, v, s, p, ctx):
         """The carried values after the current pass at ``v``."""
         if not self.carried:
@@ -447,8 +458,12 @@ def carried_values(model: MechanismModel) -> tuple[str, ...]:
     r_cur, _, m_cur = _flow(model, current, set(), set(), cache)
     r_state, _, m_state = _flow(model, state, set(), set(), cache)
     _, _, m_init = _flow(model, initial, set(), set(), cache)
-    written = m_cur | m_state | m_init
-    carried = ((r_cur | r_state) & written & assigned)
+    r_recv, m_recv = set(), set()
+    if model.net_receive is not None:  # what an event reads (Exp2Syn's factor) or sets for later passes
+        args = {a for a, _ in model.net_receive.args} | {"flag"}
+        r_recv, _, m_recv = _flow(model, model.net_receive.body, args, set(), cache)
+    written = m_cur | m_state | m_init | m_recv
+    carried = ((r_cur | r_state | r_recv) & written & assigned)
     self_fed = (r_cur & m_cur & assigned) - m_state - m_init
     if self_fed:
         name = sorted(self_fed)[0]
@@ -456,6 +471,80 @@ def carried_values(model: MechanismModel) -> tuple[str, ...]:
                          "result would depend on NEURON evaluating BREAKPOINT twice per step, which neurax "
                          "does not reproduce", model.path, _first_read(model, current, name) or model.breakpoint.line)
     return tuple(sorted(carried))
+
+
+def receive_problem(model: MechanismModel) -> tuple[str, int] | None:
+    """Why neurax cannot deliver events to this mechanism, with the line (None if it can).
+
+    Supported: NET_RECEIVE blocks that compute with their arguments, ``t``, ``v`` and the mechanism's
+    variables and assign states and other variables. Not supported: self-events (``net_send``,
+    ``net_move``), a point process that emits spikes (``net_event``), WATCH, NET_RECEIVE's own INITIAL block
+    (per-connection state) and assignments to the arguments.
+    """
+    block = model.net_receive
+    if block is None:
+        return (f"{model.name} has no NET_RECEIVE block, so it cannot receive events", None)
+    args = {a for a, _ in block.args}
+    for stmt in S.walk(block.body):
+        if isinstance(stmt, S.Watch):
+            return ("WATCH is not supported", stmt.line)
+        if isinstance(stmt, S.Block) and stmt.kind == "INITIAL":
+            return ("NET_RECEIVE's INITIAL block (per-connection state) is not supported", stmt.line)
+        if isinstance(stmt, S.Assign) and stmt.target.name in args:
+            return (f"NET_RECEIVE assigns its argument {stmt.target.name} (per-connection state), which is not "
+                    "supported", stmt.line)
+        for expr in S.expressions(stmt):
+            for call in S.calls(expr):
+                if call.name in ("net_send", "net_move"):
+                    return (f"{call.name}() (a self-event) is not supported", call.line)
+                if call.name == "net_event":
+                    return ("net_event() (a point process that emits spikes) is not supported", call.line)
+    return None
+
+
+def receive_is_additive(model: MechanismModel, states: set) -> bool:
+    """Whether every statement of NET_RECEIVE is ``x = x + term`` (or ``x = term + x``) for a state ``x``, with
+    ``term`` linear in the arguments and free of what the block changes: events arriving at one step then add
+    up (the sum of their arguments in one event gives the same states, to rounding).
+    """
+    block = model.net_receive
+    if block is None or not block.body:
+        return False
+    args = {a for a, _ in block.args}
+    assigned = {stmt.target.name for stmt in S.walk(block.body) if isinstance(stmt, S.Assign)}
+
+    def free(e) -> bool:  # reads no argument and nothing the block changes
+        return not any(isinstance(x, S.Var) and (x.name in args or x.name in assigned or x.name == "flag")
+                       for x in S.subexpressions(e))
+
+    def linear(e) -> bool:  # linear in the arguments, zero where they are
+        if isinstance(e, S.Var):
+            return e.name in args and e.index is None
+        if isinstance(e, S.Unary) and e.op in "+-":
+            return linear(e.operand)
+        if isinstance(e, S.Binary):
+            if e.op in "+-":
+                return linear(e.left) and linear(e.right)
+            if e.op == "*":
+                return (linear(e.left) and free(e.right)) or (free(e.left) and linear(e.right))
+            if e.op == "/":
+                return linear(e.left) and free(e.right)
+        return False
+
+    targets = set()
+    for stmt in block.body:
+        if not isinstance(stmt, S.Assign) or stmt.prime or stmt.target.index is not None:
+            return False
+        x, value = stmt.target.name, stmt.value
+        if x not in states or x in targets or not (isinstance(value, S.Binary) and value.op == "+"):
+            return False
+        left, right = value.left, value.right
+        term = right if isinstance(left, S.Var) and left.name == x else left if (
+            isinstance(right, S.Var) and right.name == x) else None
+        if term is None or not linear(term):
+            return False
+        targets.add(x)
+    return True
 
 
 # -- building classes -------------------------------------------------------------------------------------
@@ -487,6 +576,8 @@ def build(model: MechanismModel, order: float = FIRST_USER_TYPE, source: str = "
     cls.has_current = model.has_current_pass
     cls.reads_time = _reads_time(model)
     cls.current_reads, cls.state_current_reads = current_reads(model)
+    cls.receive_args = tuple(a for a, _ in model.net_receive.args) if model.net_receive is not None else ()
+    cls.receive_additive = receive_is_additive(model, set(model.states) | set(carried))
     cls.hints = tuple(st.name for st in (model.breakpoint.body if model.breakpoint else ())
                       if isinstance(st, S.Conductance))
     cls.model = model

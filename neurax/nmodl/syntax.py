@@ -11,7 +11,7 @@ make up a :class:`Module`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 __all__ = ["Num", "Str", "Var", "Call", "Unary", "Binary", "Assign", "If", "Local", "FromLoop", "While", "Solve",
            "Table", "CallStmt", "Reaction", "Conserve", "Compartment", "Equation", "Verbatim", "Watch", "Conductance",
@@ -350,3 +350,34 @@ def walk(stmts):
             yield from walk(s.orelse)
         elif isinstance(s, (FromLoop, While, Block)):
             yield from walk(s.body)
+
+
+_EXPRESSIONS = (Num, Var, Call, Unary, Binary)
+
+
+def expressions(stmt):
+    """The expressions a statement holds directly (not those of nested statements)."""
+    for f in fields(stmt):
+        value = getattr(stmt, f.name)
+        if isinstance(value, _EXPRESSIONS):
+            yield value
+
+
+def subexpressions(expr):
+    """``expr`` and every expression inside it, depth first."""
+    yield expr
+    if isinstance(expr, Var) and expr.index is not None:
+        yield from subexpressions(expr.index)
+    elif isinstance(expr, Call):
+        for a in expr.args:
+            yield from subexpressions(a)
+    elif isinstance(expr, Unary):
+        yield from subexpressions(expr.operand)
+    elif isinstance(expr, Binary):
+        yield from subexpressions(expr.left)
+        yield from subexpressions(expr.right)
+
+
+def calls(expr):
+    """Every call inside an expression."""
+    return (e for e in subexpressions(expr) if isinstance(e, Call))

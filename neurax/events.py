@@ -1,0 +1,219 @@
+"""Spike events inside the time loop: threshold detection, a ring buffer of pending events, NET_RECEIVE.
+
+:class:`EventPlan` is made once per simulation in numpy from a network's wiring (:mod:`neurax.network`), the
+cell's :class:`~neurax.engine.Engine`, ``dt`` and the step times. :meth:`EventPlan.step` is the traced part,
+run at the start of each step ``n`` (NEURON's ``deliver_net_events``):
+
+1. **Detect**: each membrane source compares ``v(t_n) - threshold > 0``; a crossing with the source's flag
+   clear is a spike (time ``t_n + 1e-10``), and the flag becomes "above threshold".
+2. **Schedule**: a spike adds each of its connections' weights to the ring buffer row of the step it
+   arrives in, ``(n + m) mod D`` with ``m`` the connection's delay in steps (the first step ``k`` with
+   ``t_k + dt/2 >= t_n + 1e-10 + delay``). Rows hold one entry per receiving synapse instance (*slot*), so
+   the buffer is ``D x slots`` whatever the number of pending events, and a step without spikes skips this.
+3. **Deliver**: row ``n mod D`` (then cleared) plus the artificial sources' events of step ``n`` (their
+   arrival steps are known before the run: NetStim and spike-train times plus delays, compared with the same
+   ``t_k + dt/2`` in float64, as NEURON compares them) go to the synapses' NET_RECEIVE blocks.
+
+NEURON delivers an event that arrives in ``(t_n + dt/2, t_{n+1}]`` at the end of step ``n`` rather than at
+the start of step ``n + 1``; both come after the step's state update and recording and before the next
+currents, so the traces are the same. Events that reach one synapse at one step act as one event with the sum
+of their weights where the synapse's NET_RECEIVE only adds a term linear in the weight (ExpSyn, Exp2Syn and
+most synapse models: :attr:`~neurax.mechanisms.base.Mechanism.receive_additive`); other synapses must have
+a single connection, checked here. ``t`` inside NET_RECEIVE is the event's time, as in NEURON.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurax._jax import jax, jnp, lax
+from neurax.errors import NeuraxError
+
+__all__ = ["EventPlan", "SPIKE_EPS"]
+
+#: NEURON puts a threshold spike this long (ms) after the start of the step that detects it.
+SPIKE_EPS = 1e-10
+
+
+@jax.custom_jvp
+def _above(x, beta):
+    """``x > 0`` as 0.0 or 1.0; its derivative is a sigmoid's, of slope ``beta`` (a surrogate gradient)."""
+    return (x > 0).astype(x.dtype)
+
+
+@_above.defjvp
+def _above_jvp(primals, tangents):
+    x, beta = primals
+    s = jax.nn.sigmoid(beta * x)
+    return _above(x, beta), beta * s * (1.0 - s) * tangents[0]
+
+
+class EventPlan:
+    """The static layout of a simulation's events (see the module docstring).
+
+    Args:
+        wiring: the network's :class:`~neurax.network._Wiring`.
+        engine: the cell's engine (its blocks hold the synapses' instances).
+        t_mid: ``t_n + dt/2`` of every step (ms, NEURON's sums).
+        dt: the time step (ms).
+        surrogate: None, or the slope (1/mV) of the surrogate derivative of threshold crossings (so that
+            gradients flow through spikes into the presynaptic voltage).
+    """
+
+    def __init__(self, wiring, engine, t_mid: np.ndarray, dt: float, surrogate: float | None = None) -> None:
+        self.surrogate = surrogate
+        self.steps = int(t_mid.size)
+        self.source_nodes = np.asarray(wiring.source_nodes, np.int64)
+        self.n_sources = int(self.source_nodes.size)
+        delay = np.asarray(wiring.delay, float)
+        short = np.flatnonzero(delay < dt)
+        if short.size:
+            raise NeuraxError(f"connection {short[0]} has delay {delay[short[0]]:g} ms, shorter than the time step "
+                              f"dt = {dt:g} ms; delays must be at least dt (a spike then always arrives in a later "
+                              "step); lengthen the delay or reduce dt")
+        # slots: the receiving (mechanism, instance) pairs
+        keys = list(zip(wiring.mechanism, np.asarray(wiring.instance).tolist(), strict=True))
+        slot_of: dict = {}
+        self.slot = np.array([slot_of.setdefault(key, len(slot_of)) for key in keys], np.int64)
+        self.n_slots = len(slot_of)
+        classes = {b.mechanism.name: b.mechanism for b in engine.blocks}
+        self.n_args = max((len(classes[m].receive_args) for m in set(wiring.mechanism)), default=1)
+        indegree = np.bincount(self.slot, minlength=self.n_slots)
+        for (mech, inst), s in slot_of.items():
+            if not classes[mech].receive_additive and indegree[s] > 1:
+                raise NeuraxError(f"{indegree[s]} connections reach {mech} instance {inst}, whose NET_RECEIVE is "
+                                  "not a plain sum of weights; neurax delivers one event per step to such a "
+                                  "synapse: give each connection its own synapse")
+        # membrane-sourced connections: the ring buffer
+        ring = np.flatnonzero(np.asarray(wiring.kind) == 0)
+        self.ring_conn = ring
+        self.ring_src = np.asarray(wiring.source, np.int64)[ring]
+        self.ring_slot = self.slot[ring]
+        self.ring_delay = delay[ring]
+        # delay in steps: the first m with m dt + dt/2 >= delay + eps (margins of about dt/2 either side)
+        m = np.ceil((delay[ring] + SPIKE_EPS - 0.5 * dt) / dt - 1e-9).astype(np.int64)
+        self.ring_offset = np.maximum(m, 1)
+        self.depth = int(self.ring_offset.max()) + 1 if ring.size else 0
+        # artificial sources: every event's step, known now
+        art = np.flatnonzero(np.asarray(wiring.kind) == 1)
+        tstop = float(t_mid[-1]) + dt if t_mid.size else 0.0
+        steps, conns, times = [], [], []
+        for c in art.tolist():
+            stim = wiring.stims[int(wiring.source[c])]
+            te = stim.times(tstop) + delay[c]
+            k = np.searchsorted(t_mid, te, side="left")  # first step with t_k + dt/2 >= te
+            keep = k < self.steps
+            steps.append(k[keep])
+            conns.append(np.full(int(keep.sum()), c))
+            times.append(te[keep])
+        steps = np.concatenate(steps) if steps else np.zeros(0, np.int64)
+        conns = np.concatenate(conns) if conns else np.zeros(0, np.int64)
+        times = np.concatenate(times) if times else np.zeros(0)
+        order = np.lexsort((conns, steps))
+        steps, conns, times = steps[order], conns[order], times[order]
+        for s in np.unique(self.slot[conns]):
+            mech, inst = keys[conns[self.slot[conns] == s][0]]
+            at = steps[self.slot[conns] == s]
+            if not classes[mech].receive_additive and at.size != np.unique(at).size:
+                raise NeuraxError(f"two events reach {mech} instance {inst} in one step, and its NET_RECEIVE is "
+                                  "not a plain sum of weights; space the spike times by more than dt")
+        per_step = np.bincount(steps, minlength=self.steps) if steps.size else np.zeros(self.steps, np.int64)
+        width = int(per_step.max()) if per_step.size else 0
+        self.ext_width = width
+        self.ext_conn = np.full((self.steps, width), -1, np.int64)  # per step, its events' connections (-1: none)
+        self.ext_time = np.zeros((self.steps, width))
+        if width:
+            start = np.concatenate([[0], np.cumsum(per_step)[:-1]])
+            col = np.arange(steps.size) - start[steps]
+            self.ext_conn[steps, col] = conns
+            self.ext_time[steps, col] = times
+        # receivers: per engine block, its instances that are slots
+        self.receivers = []
+        for b_index, b in enumerate(engine.blocks):
+            if b.mechanism.name not in {m for m, _ in slot_of} or b.instances is None:
+                continue
+            pos, slots = [], []
+            for j, inst in enumerate(b.instances.tolist()):
+                s = slot_of.get((b.mechanism.name, inst))
+                if s is not None:
+                    pos.append(j)
+                    slots.append(s)
+            if pos:
+                self.receivers.append((b_index, np.asarray(pos, np.int64), np.asarray(slots, np.int64)))
+
+    # -- traced parts ---------------------------------------------------------------------------------------
+    def init(self, dtype) -> dict:
+        """The events' part of the carry at ``finitialize``: flags clear, nothing pending."""
+        d = max(self.depth, 1)
+        return {"flag": jnp.zeros(self.n_sources, bool),
+                "ring": jnp.zeros((d, self.n_slots, self.n_args), dtype),
+                "count": jnp.zeros((d, self.n_slots), dtype),
+                "time": jnp.zeros((d, self.n_slots), dtype)}
+
+    def step(self, engine, mech_args, ctx: dict, weight, threshold, v, states: dict, ev: dict, k, t_n, ext):
+        """Detect, schedule and deliver at the start of step ``k`` (time ``t_n``); returns the new states, the
+        events' carry and this step's spikes (one 0/1 value per source).
+
+        ``ext`` is ``(connections, times)`` of this step's artificial events (padded with -1).
+        """
+        dtype = v.dtype
+        spikes = jnp.zeros(self.n_sources, dtype)
+        if self.n_sources:
+            x = v[self.source_nodes] - threshold
+            if self.surrogate is not None:
+                above = _above(x, jnp.asarray(self.surrogate, dtype))
+                spikes = above * (1.0 - ev["flag"].astype(dtype))
+                flag = above > 0.5
+            else:
+                flag = x > 0
+                spikes = (flag & ~ev["flag"]).astype(dtype)
+            ev = {**ev, "flag": flag}
+        ring, count, when = ev["ring"], ev["count"], ev["time"]
+        if self.ring_conn.size:
+            def schedule(bufs):
+                ring, count, when = bufs
+                hit = spikes[self.ring_src]
+                rows = (k + self.ring_offset) % self.depth
+                w = weight[self.ring_conn][:, : self.n_args]
+                te = (t_n + SPIKE_EPS) + jnp.asarray(self.ring_delay, dtype)
+                ring = ring.at[rows, self.ring_slot].add(w * hit[:, None])
+                count = count.at[rows, self.ring_slot].add(hit)
+                when = when.at[rows, self.ring_slot].max(jnp.where(hit > 0, te, -jnp.inf))
+                return ring, count, when
+
+            if self.surrogate is None:
+                ring, count, when = lax.cond(jnp.any(spikes > 0), schedule, lambda b: b, (ring, count, when))
+            else:  # the weights' products with the (surrogate) spikes carry the gradient
+                ring, count, when = schedule((ring, count, when))
+            row = k % self.depth
+            incoming, arrived, te = ring[row], count[row], when[row]
+            ring = ring.at[row].set(0.0)
+            count = count.at[row].set(0.0)
+            when = when.at[row].set(-jnp.inf)
+        else:
+            incoming = jnp.zeros((self.n_slots, self.n_args), dtype)
+            arrived = jnp.zeros(self.n_slots, dtype)
+            te = jnp.full(self.n_slots, -jnp.inf, dtype)
+        ev = {**ev, "ring": ring, "count": count, "time": when}
+        if self.ext_width:
+            conn, times = ext
+            valid = conn >= 0
+            c = jnp.where(valid, conn, 0)
+            slot = jnp.asarray(self.slot)[c]
+            w = weight[c][:, : self.n_args] * valid[:, None]
+            incoming = incoming.at[slot].add(w)
+            arrived = arrived.at[slot].add(valid.astype(dtype))
+            te = te.at[slot].max(jnp.where(valid, times, -jnp.inf))
+        mech = list(states["mech"])
+        for b_index, pos, slots in self.receivers:
+            b = engine.blocks[b_index]
+            s = mech[b_index]
+            p = {key: (x[pos] if getattr(x, "ndim", 0) else x) for key, x in mech_args["blocks"][b_index].items()}
+            sub = {name: s[name][pos] for name in b.mechanism.states}
+            on = arrived[slots] > 0
+            args = tuple(incoming[slots, j] for j in range(len(b.mechanism.receive_args)))
+            when_here = jnp.where(on, te[slots], t_n)
+            out = b.mechanism().receive(v[b.nodes[pos]], sub, p, args, {**ctx, "t": when_here})
+            mech[b_index] = {**s, **{name: s[name].at[pos].set(jnp.where(on, out[name], sub[name]))
+                                     for name in b.mechanism.states}}
+        return {**states, "mech": tuple(mech)}, ev, spikes
