@@ -213,6 +213,7 @@ def _simulate(args: argparse.Namespace) -> int:
     import jax
     import jax.numpy as jnp
 
+    from neurax.network import Network
     from neurax.simulation import Plan, Run, check_parameters
 
     clock.lap("imports")
@@ -224,11 +225,14 @@ def _simulate(args: argparse.Namespace) -> int:
     dtype = jnp.float32 if args.float32 else jnp.float64
     traces, peaks, problems = {}, [], []
     t = None
-    for cell, cell_clamps, record in jobs:
+    spikes: dict = {}
+    for job, cell_clamps, record in jobs:
+        network = job if isinstance(job, Network) else None
+        cell = network.cell if network is not None else job
         check_parameters(cell)
-        plan = Plan.of(cell, cell_clamps, record, tstop=settings["tstop"], dt=settings["dt"], rates=settings["rates"],
+        plan = Plan.of(job, cell_clamps, record, tstop=settings["tstop"], dt=settings["dt"], rates=settings["rates"],
                        dtype=dtype, peak=bool(plot))
-        if plan.steps >= PROGRESS_STEPS:  # a long run: in pieces, with progress
+        if plan.steps >= PROGRESS_STEPS and network is None:  # a long run: in pieces, with progress
             run = Run(cell, cell_clamps, record, peak=bool(plot), dtype=dtype, **settings)
             clock.lap("set-up")
             done: dict = {}
@@ -237,7 +241,7 @@ def _simulate(args: argparse.Namespace) -> int:
             clock.add("run", done["run"])
             peak = np.asarray(done["carry"][2]["vmax"]) if plot else None
         else:
-            dynamic = plan.arguments(cell, cell_clamps, settings["v_init"], settings["celsius"])
+            dynamic = plan.arguments(job, cell_clamps, settings["v_init"], settings["celsius"])
             executable = _executable(plan, dynamic, cell.tree.n_nodes, clock, args.no_cache)
             try:
                 raw, peak = jax.block_until_ready(executable(*dynamic))
@@ -245,6 +249,7 @@ def _simulate(args: argparse.Namespace) -> int:
                 executable = _executable(plan, dynamic, cell.tree.n_nodes, clock, True)
                 raw, peak = jax.block_until_ready(executable(*dynamic))
             solution = plan.solution(raw, cell)
+            spikes.update(solution.spike_times())
             clock.lap("run")
         t = np.asarray(solution.t)
         for name, trace in zip(solution.record, np.asarray(solution.v), strict=True):
@@ -266,8 +271,16 @@ def _simulate(args: argparse.Namespace) -> int:
         count = int(np.count_nonzero((trace[1:] >= -20.0) & (trace[:-1] < -20.0)))
         print(f"  {name:<20} spikes (-20 mV crossings) {count:3d}  v {np.nanmin(trace):8.3f} ..  "
               f"{np.nanmax(trace):8.3f} mV")
+    if spikes:
+        print(f"  spike times (ms) of {len(spikes)} source(s):")
+        for name, times in list(spikes.items())[:SPIKE_LINES]:
+            shown = ", ".join(f"{x:.3f}" for x in times[:12]) + (", ..." if times.size > 12 else "")
+            print(f"    {name:<28} {times.size:4d}: {shown}")
+        if len(spikes) > SPIKE_LINES:
+            print(f"    ... and {len(spikes) - SPIKE_LINES} more (all in --out)")
     if out:
-        np.savez(out, t=t, **traces)
+        spike_arrays = {f"spikes:{name}": times for name, times in spikes.items()}
+        np.savez(out, t=t, **traces, **spike_arrays)
         print(f"  wrote {out}")
     if plot:
         try:
@@ -277,8 +290,13 @@ def _simulate(args: argparse.Namespace) -> int:
         else:
             try:
                 cell, solution, peak = peaks[0]
-                plot_simulation(solution, cell, plot, peak=peak,
-                                title=f"{os.path.basename(path)}: {describe[-1]}, {len(clamps)} IClamp(s)")
+                title = f"{os.path.basename(path)}: {describe[-1]}, {len(clamps)} IClamp(s)"
+                if spikes:
+                    from neurax.plot import plot_raster
+
+                    plot_raster(spikes, t, solution, plot, title=title)
+                else:
+                    plot_simulation(solution, cell, plot, peak=peak, title=title)
                 print(f"  wrote {plot}")
             except ImportError:
                 print("  (no figure: pip install 'neurax[plot]' for matplotlib)")
@@ -291,6 +309,8 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+#: At most this many spike sources are listed on the screen.
+SPIKE_LINES = 20
 #: Runs of at least this many steps go in pieces with a progress line.
 PROGRESS_STEPS = 40_000
 #: Runs shorter than this (steps x nodes) are compiled with XLA's optimisation level 0: 0.40 s instead of 0.78 s for
@@ -503,13 +523,26 @@ def _model_jobs(args, path: str, clamps: list, params: list):
     extra: list[list] = [[] for _ in cells]
     for clamp in clamps:
         extra[model.cell_of(clamp.location)].append(clamp)
+    settings = {key: getattr(args, key) if getattr(args, key) is not None else model.settings[key]
+                for key in ("tstop", "dt", "v_init", "celsius", "rates")}
+    if model.network is not None:  # one simulation of every cell with its connections
+        net = model.network.with_cell(cells[0])
+        roots = [f"{sec.name}(0.5)" for sec in cells[0].morphology if sec.parent is None]
+        record = args.record or roots[:8]
+        for loc in record:
+            model.cell_of(loc)  # a clear error for a location no section holds
+        wiring = net.wiring
+        describe = [f"a network of {len(roots)} cell(s), {len(cells[0].morphology)} sections, "
+                    f"{cells[0].tree.n_segments} compartments",
+                    f"{net.n_connections} NetCon(s), {len(wiring.stims)} NetStim(s), {len(wiring.source_names)} spike "
+                    "source(s)",
+                    "model " + " + ".join(sorted({m.name for m, _ in cells[0].mechanisms}))]
+        return [(net, [*model.stimuli[0], *extra[0]], record)], settings, describe
     record = args.record or [f"{cell.morphology[0].name}(0.5)" for cell in cells]
     by_cell: dict[int, list[str]] = {}
     for loc in record:
         by_cell.setdefault(model.cell_of(loc), []).append(loc)
     jobs = [(cells[k], [*model.stimuli[k], *extra[k]], locs) for k, locs in by_cell.items()]
-    settings = {key: getattr(args, key) if getattr(args, key) is not None else model.settings[key]
-                for key in ("tstop", "dt", "v_init", "celsius", "rates")}
     n_comp = sum(cell.tree.n_segments for cell in cells)
     mechs = sorted({m.name for cell in cells for m, _ in cell.mechanisms})
     describe = [f"{len(cells)} cell(s), {sum(len(c.morphology) for c in cells)} sections, {n_comp} compartments",

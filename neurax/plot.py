@@ -1,14 +1,15 @@
 """Figures (matplotlib, an optional dependency: ``pip install neurax[plot]``).
 
 :func:`plot_simulation` draws the recorded voltage traces beside the morphology (x-y projection) coloured
-by each compartment's peak voltage.
+by each compartment's peak voltage; :func:`plot_raster` draws a network's spikes (one row per source) above
+its recorded traces.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_simulation", "morphology_segments"]
+__all__ = ["plot_simulation", "plot_raster", "morphology_segments"]
 
 
 def morphology_segments(cell) -> tuple[np.ndarray, np.ndarray]:
@@ -68,6 +69,37 @@ def plot_simulation(solution, cell, path: str, peak: np.ndarray | None = None, t
     ax_m.set_aspect("equal")
     ax_m.set_xlabel("x (um)")
     ax_m.set_ylabel("y (um)")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_raster(spikes: dict, t, solution, path: str, title: str = "") -> None:
+    """Write a PNG: a raster of spike times (ms; one row per source, as :meth:`Solution.spike_times` gives
+    them) above the recorded voltage traces of ``solution``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_r, ax_v) = plt.subplots(2, 1, figsize=(10, 7), sharex=True, gridspec_kw={"height_ratios": [3, 2]})
+    names = list(spikes)
+    for row, name in enumerate(names):
+        times = np.asarray(spikes[name])
+        ax_r.plot(times, np.full(times.size, row), "|", color="k", markersize=6)
+    ax_r.set_ylabel("spike source")
+    if len(names) <= 30:
+        ax_r.set_yticks(range(len(names)), names, fontsize=7)
+    ax_r.set_ylim(-0.5, len(names) - 0.5)
+    for name, trace in zip(solution.record, np.asarray(solution.v), strict=True):
+        ax_v.plot(np.asarray(t), trace, lw=0.8, label=name)
+    ax_v.set_xlabel("t (ms)")
+    ax_v.set_ylabel("v (mV)")
+    if len(solution.record) <= 8:
+        ax_v.legend(loc="upper right", fontsize=7)
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -208,7 +208,7 @@ def simulate(cell: Cell | Network, stimuli: Sequence[IClamp] = (), record: Seque
                    surrogate=surrogate)
     cell = network.cell if network is not None else cell
     traced = any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(
-        (cell.params, [(s.delay, s.dur, s.amp) for s in stimuli], v_init, celsius)))
+        (cell.params, [(s.delay, s.dur, s.amp) for s in stimuli], v_init, celsius, network)))
     if not traced:
         check_parameters(cell)
     dynamic = plan.arguments(network if network is not None else cell, stimuli, v_init, celsius)

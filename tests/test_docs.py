@@ -35,6 +35,10 @@ def test_tutorial_runs(script: Path, tmp_path):
         for line in fitted:  # every fitted value within 1% of NEURON's
             value, true = (float(part.split()[-1]) for part in line.split(",")[-2:])
             assert abs(value / true - 1) < 0.01, line
+    if script.stem.startswith("07"):  # the ring: every cell fires, each after the one before it
+        lines = [line for line in proc.stdout.splitlines() if line.startswith("  cell[")]
+        first = [float(line.split(":")[1].split(",")[0]) for line in lines]
+        assert len(first) == 10 and all(b > a for a, b in zip(first, first[1:], strict=False))
     if script.stem.startswith("06"):  # the port matches NEURON; ten conductances fitted within 1% of NEURON's
         matches = [line for line in proc.stdout.splitlines() if "max |V - V_NEURON|" in line]
         assert len(matches) == 4

@@ -3,9 +3,16 @@
 :func:`export` walks everything that exists in NEURON at the moment it is called: every section (NEURON's
 name, parent and attachment point, 3-D points or ``L``/``diam``, nseg, Ra, each segment's cm), every
 density mechanism with every segment's RANGE parameters, the ions with every segment's reversal potential
-and concentrations, the GLOBAL parameters, point processes (IClamp and NMODL point processes) with their
-parameters and locations, and ``celsius``, ``v_init``, ``dt``, ``tstop``. NEURON's own segment area and
-``ri`` come along, so that the reader can check that neurax recomputes the same geometry.
+and concentrations, the GLOBAL parameters, point processes (IClamp, ExpSyn, Exp2Syn and NMODL point
+processes) with their hoc names, parameters and locations, artificial cells (NetStim and the ARTIFICIAL_CELLs
+of NMODL files), the NetCons that connect them, and ``celsius``, ``v_init``, ``dt``, ``tstop``. NEURON's own
+segment area and ``ri`` come along, so that the reader can check that neurax recomputes the same geometry.
+
+NetCons are exported as NEURON holds them: the source is a membrane voltage (a section and the position of
+the node whose voltage is watched), an artificial cell, or nothing (a NetCon that only receives
+``NetCon.event`` calls); the target is a located point process or nothing (a NetCon that only detects spikes,
+e.g. for ``NetCon.record``; such NetCons mark the model's spike sources). A NetCon with neither a source nor
+a target has no effect on a simulation and is left out.
 
 The document is plain data (see :mod:`neurax.port.model` for its fields); nothing here imports JAX.
 """
@@ -14,15 +21,19 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["export", "FORMAT", "VERSION"]
+__all__ = ["export", "FORMAT", "VERSION", "BUILTIN_POINT", "BUILTIN_ARTIFICIAL"]
 
 FORMAT = "neurax-model"
 VERSION = 1
 
 #: Density mechanisms built into NEURON that neurax provides itself, with their RANGE parameters.
 BUILTIN_DENSITY = {"hh": ("gnabar", "gkbar", "gl", "el"), "pas": ("g", "e")}
-#: Point processes built into NEURON that a model file can carry.
-BUILTIN_POINT = {"IClamp": ("delay", "dur", "amp")}
+#: Point processes built into NEURON that a model file can carry, with their parameters: IClamp (delay and
+#: dur in ms, amp in nA), ExpSyn (tau in ms, e in mV), Exp2Syn (tau1 and tau2 in ms, e in mV).
+BUILTIN_POINT = {"IClamp": ("delay", "dur", "amp"), "ExpSyn": ("tau", "e"), "Exp2Syn": ("tau1", "tau2", "e")}
+#: Artificial cells built into NEURON that a model file can carry, with their parameters: NetStim (interval
+#: and start in ms, number of events, noise 0..1).
+BUILTIN_ARTIFICIAL = {"NetStim": ("interval", "number", "start", "noise")}
 #: The ions NEURON knows: variables exported per segment.
 ION_VARIABLES = ("e{}", "{}i", "{}o")
 
@@ -54,7 +65,8 @@ def export(h, mechanisms: dict[str, dict] | None = None, source: dict | None = N
     if not sections:
         raise ValueError("the script left no sections alive: keep a reference to each cell (a module-level "
                          "name or a list) until the script ends")
-    points = _point_processes(h, mechanisms, used)
+    points, point_objects, cells, cell_objects = _point_processes(h, mechanisms, used)
+    netcons = _netcons(h, point_objects, cell_objects)
     globals_: dict[str, float] = {}
     for name in sorted(used):
         for g in mechanisms.get(name, {}).get("globals", ()):
@@ -77,6 +89,8 @@ def export(h, mechanisms: dict[str, dict] | None = None, source: dict | None = N
         "globals": globals_,
         "sections": sections,
         "point_processes": points,
+        "artificial_cells": cells,
+        "netcons": netcons,
     }
 
 
@@ -129,30 +143,119 @@ def _section(h, sec, mechanisms: dict, used: set, ions_used: set) -> dict:
     return entry
 
 
-def _point_processes(h, mechanisms: dict, used: set) -> list[dict]:
-    """Every point process (IClamp and NMODL point processes) with its location and parameters."""
-    out = []
+def _point_processes(h, mechanisms: dict, used: set) -> tuple[list[dict], list, list[dict], list]:
+    """Every located point process and every artificial cell, each with its parameters.
+
+    Returns ``(point processes, their hoc objects, artificial cells, their hoc objects)``; the lists run by
+    NEURON type number, then in creation order (point processes that are not in a section are left out: they
+    have no effect in NEURON either).
+    """
+    points: list[dict] = []
+    point_objects: list = []
+    cells: list[dict] = []
+    cell_objects: list = []
     kinds = h.MechanismType(1)
     name_ref = h.ref("")
     for k in range(int(kinds.count())):
         kinds.select(k)
         kinds.selected(name_ref)
         name = name_ref[0]
-        pp = kinds.pp_begin()
-        while pp is not None:
-            if name in BUILTIN_POINT:
-                params = BUILTIN_POINT[name]
-            elif name in mechanisms:
+        instances = list(h.List(name))  # every instance, wherever it is (pp_begin sees one section only)
+        if not instances:
+            continue
+        if kinds.is_artificial(k):
+            if name in BUILTIN_ARTIFICIAL:
+                params = BUILTIN_ARTIFICIAL[name]
+            elif mechanisms.get(name, {}).get("kind") == "artificial":
                 params = mechanisms[name]["range"]
                 used.add(name)
             else:
-                raise ValueError(f"a {name} point process exists, which neurax cannot carry over (IClamp and "
-                                 "the point processes of --mod files can be)")
+                raise ValueError(f"{len(instances)} {name} artificial cell(s) exist ({instances[0]}, ...), which "
+                                 "neurax cannot carry over (NetStim and the ARTIFICIAL_CELLs of --mod files can be)")
+            for cell in instances:
+                cells.append({"mechanism": name, "name": str(cell),
+                              "params": {p: _finite(getattr(cell, p), f"{cell}.{p}") for p in params}})
+                cell_objects.append(cell)
+            continue
+        if name in BUILTIN_POINT:
+            params = BUILTIN_POINT[name]
+        elif name in mechanisms:
+            params = mechanisms[name]["range"]
+            used.add(name)
+        else:
+            raise ValueError(f"a {name} point process exists ({instances[0]}), which neurax cannot carry over "
+                             f"({', '.join(BUILTIN_POINT)} and the point processes of --mod files can be)")
+        for pp in instances:
             seg = pp.get_segment()
-            if seg is None:  # not located: it has no effect in NEURON either
-                pp = kinds.pp_next()
+            if seg is None:
                 continue
-            out.append({"mechanism": name, "section": seg.sec.name(), "x": float(seg.x),
-                        "params": {p: float(getattr(pp, p)) for p in params}})
-            pp = kinds.pp_next()
+            points.append({"mechanism": name, "name": str(pp), "section": seg.sec.name(), "x": float(seg.x),
+                           "params": {p: float(getattr(pp, p)) for p in params}})
+            point_objects.append(pp)
+    return points, point_objects, cells, cell_objects
+
+
+def _finite(value, what: str) -> float:
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{what} is {value}; neurax needs a finite number")
+    return value
+
+
+#: What :func:`_netcons` tells the user neurax can carry.
+NETCON_SUPPORT = ("neurax carries NetCons whose source is a membrane voltage (NetCon(sec(x)._ref_v, ..., sec=sec)), "
+                  "an artificial cell or nothing, and whose target is a located point process or nothing")
+
+
+def _netcons(h, point_objects: list, cell_objects: list) -> list[dict]:
+    """Every NetCon (in creation order) with its source, threshold (mV), delay (ms), weights and target.
+
+    ``source`` is ``{"section", "x"}`` for a watched membrane voltage (``x`` is the position of the node
+    whose voltage NEURON watches), ``{"artificial": k}`` for ``artificial_cells[k]``, or None; ``target`` is
+    an index into ``point_processes`` or None. NetCons with neither a source nor a target are left out.
+    """
+    points = {pp: k for k, pp in enumerate(point_objects)}
+    cells = {cell: k for k, cell in enumerate(cell_objects)}
+    out = []
+    for nc in h.List("NetCon"):
+        name = str(nc)
+        pre, syn = nc.pre(), nc.syn()
+        x = nc.preloc()  # pushes the source's section unless it returns -1 (no section)
+        section = None
+        if x != -1:
+            section = h.cas().name()
+            h.pop_section()
+        if pre is None and section is None and syn is None:
+            continue  # nothing to watch, nothing to drive (and NEURON cannot even report its threshold)
+        if pre is not None:
+            if pre not in cells:
+                raise ValueError(f"{name} watches the point process {pre}, which is not an artificial cell; "
+                                 f"{NETCON_SUPPORT}")
+            source = {"artificial": cells[pre]}
+        elif section is not None:
+            if x < 0:
+                raise ValueError(f"{name} watches a variable of {section} that is not its membrane voltage; "
+                                 f"{NETCON_SUPPORT}")
+            source = {"section": section, "x": float(x)}
+        else:
+            source = None
+        if syn is None:
+            target = None
+        elif syn in cells:
+            raise ValueError(f"{name} drives the artificial cell {syn}; {NETCON_SUPPORT}")
+        elif syn not in points:
+            raise ValueError(f"{name} drives {syn}, which is not in a section (or not a point process neurax "
+                             f"carries); {NETCON_SUPPORT}")
+        else:
+            target = points[syn]
+            if not nc.active():
+                raise ValueError(f"{name} is inactive (NetCon.active(0)); neurax delivers the events of every "
+                                 "NetCon with a target: remove it, or make it active")
+        delay = _finite(nc.delay, f"the delay of {name}")
+        if delay < 0:
+            raise ValueError(f"the delay of {name} is {delay} ms; neurax needs a delay of 0 ms or more")
+        out.append({"name": name, "source": source, "threshold": _finite(nc.threshold, f"the threshold of {name}"),
+                    "delay": delay,
+                    "weight": [_finite(nc.weight[i], f"weight[{i}] of {name}") for i in range(int(nc.wcnt()))],
+                    "target": target})
     return out

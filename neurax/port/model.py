@@ -55,6 +55,8 @@ class Model:
         stimuli: the current clamps (:class:`~neurax.stimuli.IClamp`), per cell.
         settings: ``celsius`` (degC), ``v_init`` (mV), ``dt`` (ms), ``tstop`` (ms) and ``rates``.
         mechanisms: the mechanism classes by name.
+        network: for a model with NetCons or NetStims, the :class:`~neurax.network.Network` (its one cell is
+            ``cells[0]``, every cell's sections together).
     """
 
     path: str | None
@@ -63,6 +65,7 @@ class Model:
     stimuli: tuple
     settings: dict
     mechanisms: dict = field(default_factory=dict)
+    network: object = None
 
     @property
     def cell(self):
@@ -94,6 +97,10 @@ class Model:
         from neurax.simulation import Solution, simulate
 
         settings = {**self.settings, **overrides}
+        if self.network is not None:  # one simulation of the whole network (its spikes in the solution)
+            if record is None:
+                record = [f"{sec.name}(0.5)" for sec in self.cells[0].morphology if sec.parent is None]
+            return simulate(self.network, [*self.stimuli[0], *stimuli], record, **settings)
         extra = [[] for _ in self.cells]
         for stim in stimuli:
             extra[self.cell_of(stim.location)].append(stim)
@@ -230,6 +237,41 @@ def check_document(doc: dict, path: str) -> None:
               "params must map names to numbers")
     for name, value in doc.get("globals", {}).items():
         _need(_number(value), f"{path}: globals.{name}", "must be a number")
+    artificial = doc.get("artificial_cells", [])
+    _need(isinstance(artificial, list), path, "\"artificial_cells\" must be a list")
+    for k, art in enumerate(artificial):
+        where = f"{path}: artificial cell {k}"
+        _need(isinstance(art, dict) and art.get("mechanism") == "NetStim", where,
+              "only NetStim artificial cells are supported")
+        params = art.get("params", {})
+        _need(isinstance(params, dict) and all(_number(params.get(p)) for p in ("start", "interval", "number",
+                                                                                "noise")),
+              where, "NetStim params must give start, interval, number and noise as numbers")
+    points = doc.get("point_processes", [])
+    netcons = doc.get("netcons", [])
+    _need(isinstance(netcons, list), path, "\"netcons\" must be a list")
+    for k, nc in enumerate(netcons):
+        where = f"{path}: netcon {k}" + (f" ({nc['name']})" if isinstance(nc, dict) and "name" in nc else "")
+        _need(isinstance(nc, dict), where, "must be an object")
+        src = nc.get("source")
+        if isinstance(src, dict) and "section" in src:
+            _need(src["section"] in names, where, f"its source section {src['section']!r} is not a section of the "
+                  "model")
+            _need(_number(src.get("x")) and 0 <= src["x"] <= 1, where, "source x must be in [0, 1]")
+        elif isinstance(src, dict):
+            a = src.get("artificial")
+            _need(isinstance(a, int) and 0 <= a < len(artificial), where,
+                  f"source artificial cell {a!r} does not exist (the model has {len(artificial)})")
+        else:
+            _need(src is None, where, "source must be {\"section\", \"x\"}, {\"artificial\": k} or null")
+        target = nc.get("target")
+        _need(target is None or (isinstance(target, int) and 0 <= target < len(points)), where,
+              f"target {target!r} is not a point process of the model (0 to {len(points) - 1})")
+        _need(_number(nc.get("threshold")), where, "threshold must be a number (mV)")
+        _need(_number(nc.get("delay")) and nc["delay"] >= 0, where, "delay must be a non-negative number (ms)")
+        weight = nc.get("weight")
+        _need(isinstance(weight, list) and all(_number(w) for w in weight), where,
+              "weight must be a list of numbers (NaN and infinity are not)")
 
 
 # -- building -----------------------------------------------------------------------------------------------
@@ -244,7 +286,7 @@ def build_model(doc: dict, path: str = "<model>") -> Model:
     Raises:
         ModelError: see :func:`load_model`.
     """
-    from neurax.mechanisms import HH, Pas
+    from neurax.mechanisms import HH, Pas, synapses
     from neurax.nmodl.errors import NmodlError
     from neurax.nmodl.mechanism import build
     from neurax.nmodl.model import analyze
@@ -253,7 +295,8 @@ def build_model(doc: dict, path: str = "<model>") -> Model:
 
     check_document(doc, path)
     globals_ = doc.get("globals", {})
-    classes: dict = {"hh": HH, "pas": Pas}
+    network = bool(doc.get("netcons") or doc.get("artificial_cells"))
+    classes: dict = {"hh": HH, "pas": Pas, "ExpSyn": synapses.ExpSyn, "Exp2Syn": synapses.Exp2Syn}
     for name, mech in sorted(doc.get("mechanisms", {}).items(), key=lambda kv: kv[1]["order"]):
         try:
             module = parse(mech["source"], f"{path}:{name}.mod")
@@ -293,6 +336,8 @@ def build_model(doc: dict, path: str = "<model>") -> Model:
               f"{path}: globals.{name}", "is not a GLOBAL of the model's mechanisms (RANGE parameters go in each "
               f"section's \"mechanisms\"){_near(name, sorted(known), 0.8)}")
     try:
+        if network:  # one forest of every cell's sections, simulated together
+            trees = {"all": list(range(len(sections)))}
         cells = [_cell(sections, members, classes, globals_, path) for members in trees.values()]
     except ModelError:
         raise
@@ -303,7 +348,10 @@ def build_model(doc: dict, path: str = "<model>") -> Model:
     settings["rates"] = "exact" if globals_.get("usetable_hh", 1.0) == 0.0 else "table"
     model = Model(path=path, document=doc, cells=tuple(cells), stimuli=(), settings=settings, mechanisms=classes)
     cells = list(cells)
-    for pp in doc.get("point_processes", []):
+    # point processes, placed per cell and mechanism in the file's order (their instance numbers)
+    groups: dict = {}
+    instance_of: dict[int, tuple] = {}
+    for j, pp in enumerate(doc.get("point_processes", [])):
         location = f"{pp['section']}({pp['x']})"
         k = model.cell_of(location)
         if pp["mechanism"] == "IClamp":
@@ -315,17 +363,96 @@ def build_model(doc: dict, path: str = "<model>") -> Model:
             continue
         cls = classes.get(pp["mechanism"])
         _need(cls is not None and cls.kind == "point", f"{path}: point process {pp['mechanism']}",
-              "is neither IClamp nor a POINT_PROCESS of the model's mechanisms")
+              "is neither IClamp, ExpSyn, Exp2Syn nor a POINT_PROCESS of the model's mechanisms")
         for param in pp["params"]:
             _need(param in cls.parameter_names(), f"{path}: point process {pp['mechanism']}",
                   f"{pp['mechanism']} has no parameter {param!r}{_near(param, cls.parameter_names())}")
         try:
-            cells[k] = cells[k].place(cls(**pp["params"]), location)
+            node = cells[k].tree.node_of(location)
         except NeuraxError as err:
             raise ModelError(f"{path}: point process {pp['mechanism']} at {location}: {err}") from None
+        members = groups.setdefault((k, cls), [])
+        instance_of[j] = (cls, len(members))
+        members.append((node, {**cls().parameters(), **pp["params"]}))
+    from neurax.network import Network, _place_many
+
+    first: dict = {}
+    for (k, cls), members in groups.items():
+        nodes = np.array([node for node, _ in members], np.int64)
+        values = {name: np.array([v[name] for _, v in members], float) for name in cls.parameter_names()}
+        try:
+            cells[k], first[cls] = _place_many(cells[k], cls(), nodes, values)
+        except NeuraxError as err:
+            raise ModelError(f"{path}: point processes {cls.name}: {err}") from None
     model.cells = tuple(cells)
     model.stimuli = tuple(tuple(s) for s in stimuli)
+    if network:
+        model.network = _network(doc, path, Network([cells[0]], names=[""]),
+                                 {j: (cls, first[cls] + i) for j, (cls, i) in instance_of.items()})
     return model
+
+
+def _network(doc: dict, path: str, net, instance_of: dict):
+    """The network of a model's NetCons and NetStims (``instance_of``: point process index -> (class,
+    instance)).
+    """
+    from neurax.network import NetStim, _check_receiver
+
+    points = doc.get("point_processes", [])
+    try:
+        stims = [NetStim(**{k: float(v) for k, v in art["params"].items()
+                            if k in ("start", "interval", "number", "noise")})
+                 for art in doc.get("artificial_cells", [])]
+    except NeuraxError as err:
+        raise ModelError(f"{path}: artificial cell: {err}") from None
+    net, first_stim = net._with_stims(stims)
+    watched, membrane, artificial = [], [], []
+    for k, nc in enumerate(doc.get("netcons", [])):
+        where = f"{path}: netcon {k}" + (f" ({nc['name']})" if "name" in nc else "")
+        src, target = nc.get("source"), nc.get("target")
+        if target is None:
+            if isinstance(src, dict) and "section" in src:  # a spike recorder
+                watched.append((f"{src['section']}({src['x']})", float(nc["threshold"])))
+            continue
+        if src is None:  # NetCon(None, target): events only from nc.event() calls, which are not carried over
+            continue
+        _need(target in instance_of, where, f"its target, point process {target} "
+              f"({points[target]['mechanism']}), cannot receive events")
+        cls, instance = instance_of[target]
+        try:
+            _check_receiver(cls)
+        except NeuraxError as err:
+            raise ModelError(f"{where}: {err}") from None
+        entry = (cls, instance, nc["weight"], float(nc["delay"]), where)
+        if "section" in src:
+            membrane.append((f"{src['section']}({src['x']})", float(nc["threshold"]), entry))
+        else:
+            artificial.append((first_stim + src["artificial"], entry))
+    try:
+        if watched:
+            net, _ = net._sources(np.zeros(len(watched), np.int64), [w[0] for w in watched],
+                                  np.array([w[1] for w in watched]))
+        parts = []
+        if membrane:
+            net, src = net._sources(np.zeros(len(membrane), np.int64), [m[0] for m in membrane],
+                                    np.array([m[1] for m in membrane]))
+            parts.append((0, src, [m[2] for m in membrane]))
+        if artificial:
+            parts.append((1, np.array([a[0] for a in artificial], np.int64), [a[1] for a in artificial]))
+        for kind, src, entries in parts:
+            for cls in dict.fromkeys(e[0] for e in entries):
+                sel = [j for j, e in enumerate(entries) if e[0] is cls]
+                width = len(cls.receive_args)
+                w = np.zeros((len(sel), width))
+                for row, j in enumerate(sel):
+                    weights = entries[j][2][:width]
+                    w[row, : len(weights)] = weights
+                net = net._append(np.full(len(sel), kind, np.int8), src[sel], cls,
+                                  np.array([entries[j][1] for j in sel], np.int64), w,
+                                  np.array([entries[j][3] for j in sel]))
+    except NeuraxError as err:
+        raise ModelError(f"{path}: netcons: {err}") from None
+    return net
 
 
 def _cell(sections: list, members: list[int], classes: dict, globals_: dict, path: str):

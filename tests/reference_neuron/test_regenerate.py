@@ -60,3 +60,9 @@ def test_regenerated_port_fit_target_equals_stored(tmp_path):
     for key, factor in stored["meta"]["factors"].items():
         assert stored["meta"]["true_values"][key] == pytest.approx(stored["meta"]["model_values"][key] * factor)
     np.testing.assert_array_equal(fresh["v"], stored["v"])
+
+
+def test_regenerated_network_references_equal_stored():
+    from tests.reference_neuron.generate_network import check_stored
+
+    assert check_stored() == []
