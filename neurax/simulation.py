@@ -65,7 +65,8 @@ class Solution:
             diameter scale <= 0); set when they were traced and could not be refused before the run.
         where: names a node (``"dend[3](0.75)"``), for messages.
         spikes: for a network, per spike source and step, 1 where the source spiked at the start of that step
-            (shape ``(len(spike_sources), steps)``; None for a cell); see :meth:`spike_times`.
+            (shape ``(len(spike_sources), steps)``; None for a cell); see :meth:`spike_times`. With
+            ``surrogate=`` they carry the surrogate derivative, so a loss of spike counts can be differentiated.
         spike_sources: the sources' locations (``"cell[3].soma[0](0.5)"``).
     """
 

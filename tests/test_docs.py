@@ -39,6 +39,10 @@ def test_tutorial_runs(script: Path, tmp_path):
         lines = [line for line in proc.stdout.splitlines() if line.startswith("  cell[")]
         first = [float(line.split(":")[1].split(",")[0]) for line in lines]
         assert len(first) == 10 and all(b > a for a, b in zip(first, first[1:], strict=False))
+        counts = [line for line in proc.stdout.splitlines() if line.startswith("pattern")]
+        assert counts == ["pattern A: output spikes 3 (wanted 3)", "pattern B: output spikes 0 (wanted 0)"]
+        learned = next(line for line in proc.stdout.splitlines() if line.startswith("learned"))
+        assert learned.endswith("-> 0")  # the loss fell from 5 to 0
     if script.stem.startswith("06"):  # the port matches NEURON; ten conductances fitted within 1% of NEURON's
         matches = [line for line in proc.stdout.splitlines() if "max |V - V_NEURON|" in line]
         assert len(matches) == 4
