@@ -174,6 +174,8 @@ class _Wiring:
         mechanism: per connection, the target's mechanism name.
         instance: per connection, the target's instance of that mechanism (in placement order).
         delay: per connection (ms).
+        graded_pre: per graded synapse, the presynaptic node whose voltage sets its conductance.
+        graded_post: per graded synapse, the postsynaptic node it injects current into.
     """
 
     names: tuple[str, ...]
@@ -185,12 +187,15 @@ class _Wiring:
     mechanism: tuple[str, ...] = ()
     instance: np.ndarray = None
     delay: np.ndarray = None
+    graded_pre: np.ndarray = None
+    graded_post: np.ndarray = None
 
     @property
     def key(self) -> str:
         """A digest of everything here (equal wirings share a compiled simulation)."""
         h = hashlib.sha256(repr((self.names, self.source_names, self.stims, self.mechanism)).encode())
-        for a in (self.source_nodes, self.kind, self.source, self.instance, self.delay):
+        for a in (self.source_nodes, self.kind, self.source, self.instance, self.delay, self.graded_pre,
+                  self.graded_post):
             h.update(np.ascontiguousarray(a).tobytes())
         return h.hexdigest()
 
@@ -223,14 +228,16 @@ class Network:
         self.cell = _merge(cells, names) if len(cells) > 1 or names[0] else cells[0]
         self.wiring = _Wiring(names=tuple(names), source_nodes=np.zeros(0, np.int64), source_names=(),
                               kind=np.zeros(0, np.int8), source=np.zeros(0, np.int64),
-                              instance=np.zeros(0, np.int64), delay=np.zeros(0))
+                              instance=np.zeros(0, np.int64), delay=np.zeros(0), graded_pre=np.zeros(0, np.int64),
+                              graded_post=np.zeros(0, np.int64))
         self.weight = np.zeros((0, 1))
         self.threshold = np.zeros(0)
+        self.graded = np.zeros((0, 4))
 
     @classmethod
-    def _build(cls, cell: Cell, wiring: _Wiring, weight, threshold) -> Network:
+    def _build(cls, cell: Cell, wiring: _Wiring, weight, threshold, graded) -> Network:
         net = cls.__new__(cls)
-        net.cell, net.wiring, net.weight, net.threshold = cell, wiring, weight, threshold
+        net.cell, net.wiring, net.weight, net.threshold, net.graded = cell, wiring, weight, threshold, graded
         return net
 
     # -- queries ------------------------------------------------------------------------------------------
@@ -311,7 +318,7 @@ class Network:
                 thresholds.append(thr)
             out[j] = k
         wiring = replace(self.wiring, source_nodes=np.asarray(nodes, np.int64), source_names=tuple(names))
-        return Network._build(self.cell, wiring, self.weight, np.asarray(thresholds, float)), out
+        return Network._build(self.cell, wiring, self.weight, np.asarray(thresholds, float), self.graded), out
 
     def place(self, mechanism: Mechanism, cells, location: str | Sequence[str] = "soma[0](0.5)") -> Network:
         """A network with a point process at ``location`` of each of ``cells`` (e.g. a synapse that several
@@ -326,7 +333,7 @@ class Network:
         if not isinstance(mechanism, Mechanism) or type(mechanism).kind != "point":
             raise NeuraxError(f"place() takes a point process such as nx.ExpSyn(), got {mechanism!r}")
         cell, _ = _place_many(self.cell, mechanism, nodes)
-        return Network._build(cell, self.wiring, self.weight, self.threshold)
+        return Network._build(cell, self.wiring, self.weight, self.threshold, self.graded)
 
     def connect(self, pre, post, synapse: Mechanism | str, *, source: str | Sequence[str] = "soma[0](0.5)",
                 target: str | Sequence[str] = "soma[0](0.5)", weight=0.0, delay=DEFAULT_DELAY,
@@ -379,11 +386,51 @@ class Network:
         src = first + np.arange(post.size)
         return net._connect(np.ones(post.size, np.int8), src, post, synapse, target, weight, delay, share)
 
+    def connect_graded(self, pre, post, *, source: str = "soma[0](0.5)", target: str = "soma[0](0.5)",
+                       gmax=0.001, e=0.0, v_half=-35.0, slope=5.0) -> Network:
+        """A network with graded synapses from ``pre`` to ``post``: no spikes or delays, a conductance that is a
+        smooth function of the presynaptic voltage, so that gradients flow through it exactly.
+
+        The synapse injects ``i = g (v_post - e)`` (nA) at ``target`` with ``g = gmax / (1 + exp(-(v_pre -
+        v_half) / slope))`` (uS), ``v_pre`` the voltage at ``source`` of the presynaptic cell. Like a NEURON
+        point process whose BREAKPOINT reads the presynaptic voltage through a POINTER, it sees both voltages at
+        the start of the step and adds ``g`` to the postsynaptic node's diagonal.
+
+        Args:
+            pre: presynaptic cells (indices or names).
+            post: postsynaptic cells.
+            source: where the presynaptic voltage is read, in each pre cell.
+            target: where the current enters, in each post cell.
+            gmax: maximal conductance (uS), one or per synapse (trainable: :attr:`graded` column 0).
+            e: reversal potential (mV).
+            v_half: presynaptic voltage of half activation (mV).
+            slope: mV per e-fold of activation; positive.
+        """
+        pre, post = self._pairs(pre, post)
+        n = pre.size
+        values = np.stack([np.broadcast_to(np.asarray(x, float), (n,)) for x in (gmax, e, v_half, slope)], axis=1)
+        if not np.all(np.isfinite(values)):
+            raise NeuraxError("a graded synapse parameter is NaN or infinite")
+        if np.any(values[:, 0] < 0):
+            raise NeuraxError("graded synapse gmax is negative; a conductance cannot be")
+        if np.any(values[:, 3] <= 0):
+            raise NeuraxError("graded synapse slope must be positive (mV)")
+        pre_nodes = np.array([self.cell.tree.node_of(self._full(c, source)) for c in pre.tolist()], np.int64)
+        post_nodes = np.array([self.cell.tree.node_of(self._full(c, target)) for c in post.tolist()], np.int64)
+        wiring = replace(self.wiring, graded_pre=np.concatenate([self.wiring.graded_pre, pre_nodes]),
+                         graded_post=np.concatenate([self.wiring.graded_post, post_nodes]))
+        graded = np.concatenate([np.asarray(self.graded, float), values])
+        return Network._build(self.cell, wiring, self.weight, self.threshold, graded)
+
+    def with_graded(self, graded) -> Network:
+        """The network with other graded synapse parameters (an array like :attr:`graded`; may be traced)."""
+        return Network._build(self.cell, self.wiring, self.weight, self.threshold, graded)
+
     def _with_stims(self, stims: Sequence) -> tuple[Network, int]:
         """The network with more artificial sources (not yet connected), and the index of the first."""
         first = len(self.wiring.stims)
         wiring = replace(self.wiring, stims=self.wiring.stims + tuple(stims))
-        return Network._build(self.cell, wiring, self.weight, self.threshold), first
+        return Network._build(self.cell, wiring, self.weight, self.threshold, self.graded), first
 
     def _pairs(self, pre, post) -> tuple[np.ndarray, np.ndarray]:
         pre = self._cell_index(np.atleast_1d(pre), "pre")
@@ -423,8 +470,8 @@ class Network:
             else:
                 cell, first = _place_many(cell, synapse, nodes)
                 instance = first + np.arange(n)
-        return Network._build(cell, self.wiring, self.weight, self.threshold)._append(kind, src, cls, instance,
-                                                                                        weight, delay)
+        net = Network._build(cell, self.wiring, self.weight, self.threshold, self.graded)
+        return net._append(kind, src, cls, instance, weight, delay)
 
     def _append(self, kind, src, cls: type[Mechanism], instance, weight, delay) -> Network:
         """The network with connections to instances of ``cls`` already placed (arrays of one per connection)."""
@@ -454,18 +501,19 @@ class Network:
                          mechanism=self.wiring.mechanism + (cls.name,) * n,
                          instance=np.concatenate([self.wiring.instance, instance]),
                          delay=np.concatenate([self.wiring.delay, delay]))
-        return Network._build(self.cell, wiring, np.concatenate([pad(old_w), pad(w)]), self.threshold)
+        return Network._build(self.cell, wiring, np.concatenate([pad(old_w), pad(w)]), self.threshold,
+                              self.graded)
 
     # -- parameters -------------------------------------------------------------------------------------------
     def with_weights(self, weight) -> Network:
         """The network with other connection weights (an array like :attr:`weight`; may be traced)."""
-        return Network._build(self.cell, self.wiring, weight, self.threshold)
+        return Network._build(self.cell, self.wiring, weight, self.threshold, self.graded)
 
     def with_cell(self, cell: Cell) -> Network:
         """The network with the merged cell replaced (e.g. ``net.cell.set(...)`` with other parameters)."""
         if cell._structure is not self.cell._structure:
             raise NeuraxError("with_cell() takes the network's own cell with other parameter values")
-        return Network._build(cell, self.wiring, self.weight, self.threshold)
+        return Network._build(cell, self.wiring, self.weight, self.threshold, self.graded)
 
     def fingerprint(self) -> str:
         """A digest of the network's structure (cells and wiring)."""
@@ -480,8 +528,8 @@ def _register() -> None:
     from neurax._jax import jax
 
     jax.tree_util.register_pytree_node(
-        Network, lambda n: ((n.cell, n.weight, n.threshold), n.wiring),
-        lambda wiring, leaves: Network._build(leaves[0], wiring, leaves[1], leaves[2]))
+        Network, lambda n: ((n.cell, n.weight, n.threshold, n.graded), n.wiring),
+        lambda wiring, leaves: Network._build(leaves[0], wiring, *leaves[1:]))
 
 
 _register()

@@ -267,9 +267,9 @@ class Plan:
 
     def arguments(self, cell: Cell | Network, stimuli, v_init, celsius) -> tuple:
         """The values the compiled function takes (:func:`compiled`): parameters, clamp timings, v_init,
-        celsius, the tables made before compiling and a network's weights and thresholds.
+        celsius, the tables made before compiling and a network's weights, thresholds and graded synapses.
         """
-        network = (cell.weight, cell.threshold) if isinstance(cell, Network) else None
+        network = (cell.weight, cell.threshold, cell.graded) if isinstance(cell, Network) else None
         cell = cell.cell if isinstance(cell, Network) else cell
         return (cell.params, tuple((s.delay, s.dur, s.amp) for s in stimuli), v_init, celsius,
                 prepare(cell, celsius=celsius, dt=self.dt, rates=self.rates, dtype=self.dtype), network)
@@ -384,9 +384,12 @@ class Run:
             self.stim = jnp.concatenate([self.stim, jnp.asarray(t_mid, dtype)[:, None]], axis=1)
         n_base = self.stim.shape[1]
         self.events = None
-        if wiring is not None and (wiring.delay.size or wiring.source_nodes.size):
+        graded_pre = graded_post = np.zeros(0, np.int64)
+        if wiring is not None and (wiring.delay.size or wiring.source_nodes.size or wiring.graded_pre.size):
             self.events = EventPlan(wiring, engine, t_mid, dt, surrogate)
-            weight, threshold = (jnp.asarray(x, dtype) for x in network)
+            weight, threshold, graded = (jnp.asarray(x, dtype) for x in network)
+            graded_pre, graded_post = wiring.graded_pre, wiring.graded_post
+            graded_args = (graded, 100.0 / area_eq[graded_post])
             # each step's clock t_n and its artificial events (connections, times), after the clamp columns
             t_start = jnp.asarray(self.t_out[:-1], dtype)[:, None]
             ext = [t_start, jnp.asarray(self.events.ext_conn, dtype), jnp.asarray(self.events.ext_time, dtype)]
@@ -421,11 +424,17 @@ class Run:
         static_ctx = {k: ctx[k] for k in ("rates", "dtype")}
 
         def assemble(args, v, states, stim_k):
-            d_fixed, _, _, mech_args, ctx_arrays = args
+            d_fixed, _, _, mech_args, ctx_arrays = args[:5]
             ctx = {**static_ctx, **ctx_arrays}
             if timed:
                 ctx["t"], stim_k = stim_k[-1], stim_k[:-1]
             d, rhs = engine.currents(mech_args, v, states, ctx, lambda rhs: inject(rhs, stim_k))
+            if len(args) > 7 and graded_pre.size:  # a network's graded synapses: g(v_pre) (v_post - e), in nA
+                (graded, scale) = args[7]
+                gmax, e, v_half, slope = (graded[:, j] for j in range(4))
+                g = gmax * jax.nn.sigmoid((v[graded_pre] - v_half) / slope)
+                rhs = rhs.at[graded_post].add(-g * (v[graded_post] - e) * scale)
+                d = d.at[graded_post].add(g * scale)
             return d_fixed + d, rhs
 
         def advance(args, v, states):
@@ -456,12 +465,12 @@ class Run:
 
             def step(args, carry, stim_k):  # noqa: F811 - the network's step: events first, as NEURON's
                 v, states, extra = carry
-                _, _, _, mech_args, ctx_arrays, weight, threshold = args
+                _, _, _, mech_args, ctx_arrays, weight, threshold, _ = args
                 t_n = stim_k[n_base]
                 ext = (stim_k[n_base + 1:n_base + 1 + width].astype(jnp.int32), stim_k[n_base + 1 + width:])
                 states, ev, spikes = events.step(engine, mech_args, {**static_ctx, **ctx_arrays}, weight, threshold,
                                                  v, states, extra["ev"], extra["k"], t_n, ext)
-                v, states = self.parts(args[:5], v, states, stim_k[:n_base])
+                v, states = self.parts(args, v, states, stim_k[:n_base])
                 return (v, states, {**track(extra, v), "ev": ev}), (v[rec_nodes], spikes)
 
         v0 = jnp.full(n, v_init, dtype=dtype)
@@ -469,7 +478,7 @@ class Run:
         ctx_arrays = {k: x for k, x in ctx.items() if k not in static_ctx}
         self.args = (d_fixed, a, b, mech_args, ctx_arrays)
         if self.events is not None:
-            self.args = self.args + (weight, threshold)
+            self.args = self.args + (weight, threshold, graded_args)
         self.invalid = _invalid(cell, params) if validate else None
         # Where JAX differentiates the steps themselves (checkpointed(), the tests' reference), each step is
         # rematerialised in the backward pass: only the carry (v and the states) is stored per step,

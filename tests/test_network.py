@@ -130,3 +130,29 @@ def test_synapse_without_net_receive_is_refused(cell, tmp_path):
     inj = nx.load_mod(str(mod))
     with pytest.raises(nx.NeuraxError, match="no NET_RECEIVE"):
         nx.Network([cell, cell]).connect(0, 1, inj())
+
+
+def test_graded_synapse_depolarises_and_its_gradients_are_exact(cell):
+    net = nx.Network([cell, cell]).connect_graded(0, 1, target="dend[0](0.5)", gmax=0.01, e=0.0, v_half=-20.0,
+                                                  slope=5.0)
+    clamp = [nx.IClamp("cell[0].soma[0](0.5)", 5.0, 20.0, 0.5)]
+    v = np.asarray(nx.simulate(net, clamp, ["cell[1].soma[0](0.5)"], tstop=40.0).v[0])
+    assert v.max() > 0  # the presynaptic spikes open the graded conductance: the postsynaptic cell spikes
+
+    def loss(graded):
+        return jnp.mean(nx.simulate(net.with_graded(graded), clamp, ["cell[1].soma[0](0.5)"], tstop=40.0).v ** 2)
+
+    g = jnp.asarray(net.graded)
+    grad = jax.grad(loss)(g)
+    for j in range(4):
+        h = 1e-7 * max(1.0, abs(float(g[0, j])))
+        e = jnp.zeros_like(g).at[0, j].set(h)
+        assert np.isclose(grad[0, j], (loss(g + e) - loss(g - e)) / (2 * h), rtol=1e-3), j
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(gmax=-1.0), "negative"), (dict(slope=0.0), "slope"), (dict(e=float("nan")), "NaN"),
+])
+def test_bad_graded_synapses_are_refused(cell, kwargs, message):
+    with pytest.raises(nx.NeuraxError, match=message):
+        nx.Network([cell, cell]).connect_graded(0, 1, **kwargs)
