@@ -156,3 +156,21 @@ def test_graded_synapse_depolarises_and_its_gradients_are_exact(cell):
 def test_bad_graded_synapses_are_refused(cell, kwargs, message):
     with pytest.raises(nx.NeuraxError, match=message):
         nx.Network([cell, cell]).connect_graded(0, 1, **kwargs)
+
+
+def test_netstim_times_follow_neurons_rules():
+    # noise 0: NEURON's first event (start + interval) - interval, then sums of interval; `number` spikes
+    times = nx.NetStim(start=2.0, interval=7.3, number=5).times(1000.0)
+    expected = [(2.0 + 7.3) - 7.3]
+    for _ in range(4):
+        expected.append(expected[-1] + 7.3)
+    assert times.tolist() == expected
+    assert nx.NetStim(start=-1.0).times(100.0).size == 0 and nx.NetStim(number=0).times(100.0).size == 0
+    assert nx.NetStim(start=0.0, interval=1.0, number=2.5).times(100.0).size == 3
+    # noise: intervals are (1 - noise) interval plus an exponential part of mean noise * interval
+    for noise in (1.0, 0.5):
+        t = nx.NetStim(start=0.0, interval=10.0, number=20000, noise=noise, seed=4).times(1e9)
+        gaps = np.diff(t)
+        assert abs(gaps.mean() / 10.0 - 1) < 0.03
+        assert gaps.min() >= (1 - noise) * 10.0 - 1e-9
+        assert abs(gaps.std() / 10.0 - noise) < 0.03  # the exponential part's spread

@@ -1,4 +1,6 @@
-"""Networks against NEURON: the stored references of ``tests/reference_neuron/generate_network.py``.
+"""Networks against NEURON: the stored references of ``tests/reference_neuron/generate_network.py``: one cell with
+ExpSyn and Exp2Syn events from given spike times, a ring of 10 cells, and two cells coupled by graded synapses
+(a NEURON point process reading the presynaptic voltage through a POINTER).
 
 Each reference describes its network completely in its metadata (cells, nseg per section, synapses, spike
 sources, NetCons); the network is rebuilt here with neurax's public API from that description alone, simulated,
@@ -13,7 +15,7 @@ import pytest
 import neurax as nx
 from tests.reference_neuron.generate_network import load_network
 
-REPO_FILES = ("synapses_one_cell", "ring10")
+REPO_FILES = ("synapses_one_cell", "ring10", "graded_pair")
 
 
 def _relative(name: str, cell_name: str) -> str:
@@ -57,6 +59,11 @@ def build(meta: dict) -> nx.Network:
             source = f"{_relative(src['section'], names[pre])}({src['x']})"
             net = net.connect(pre, syn["cell"], syn["mechanism"], source=source, target=where(syn),
                               weight=nc["weight"], delay=nc["delay"], threshold=nc["threshold"])
+    for gs in meta.get("graded_synapses", []):
+        pre, post = gs["pre_cell"], gs["post_cell"]
+        net = net.connect_graded(pre, post, source=f"{_relative(gs['pre_section'], names[pre])}({gs['pre_x']})",
+                                 target=f"{_relative(gs['post_section'], names[post])}({gs['post_x']})",
+                                 gmax=gs["gmax"], e=gs["e"], v_half=gs["vhalf"], slope=gs["slope"])
     for src in sources:  # spike sources recorded without connections
         if src["kind"] == "threshold":
             net = net.watch(src["cell"], f"{_relative(src['section'], names[src['cell']])}({src['x']})",
@@ -70,7 +77,11 @@ def test_network_matches_neuron(name):
     meta = ref["meta"]
     net = build(meta)
     sim = meta["simulation"]
-    sol = nx.simulate(net, record=meta["record"], tstop=sim["tstop"], dt=sim["dt"], v_init=sim["v_init"],
+    names = [c["name"] for c in meta["cells"]]
+    clamps = [nx.IClamp(f"{names[c['cell']] + '.' if names[c['cell']] else ''}"
+                        f"{_relative(c['section'], names[c['cell']])}({c['x']})", c["delay"], c["dur"], c["amp"])
+              for c in meta.get("iclamps", [])]
+    sol = nx.simulate(net, clamps, record=meta["record"], tstop=sim["tstop"], dt=sim["dt"], v_init=sim["v_init"],
                       celsius=sim["celsius"])
     v = np.asarray(sol.v)
     assert v.shape == ref["v"].shape

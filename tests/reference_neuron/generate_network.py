@@ -1,6 +1,7 @@
-"""Generate NEURON references for synapses and networks: event-driven input onto one cell, and a ring of ten cells.
+"""Generate NEURON references for synapses and networks: event-driven input onto one cell, a ring of ten cells and
+two cells coupled by graded synapses.
 
-Two references are written to ``tests/reference_neuron/network/``:
+Three references are written to ``tests/reference_neuron/network/``:
 
 * ``synapses_one_cell.npz`` -- one hh ball-and-stick cell with four synapses (two ``ExpSyn``, two ``Exp2Syn``, one
   of them with tau1 = tau2 so that Exp2Syn's tau1/tau2 > 0.9999 clamp acts) driven by two lists of given spike
@@ -9,13 +10,23 @@ Two references are written to ``tests/reference_neuron/network/``:
 * ``ring10.npz`` -- ten such cells in a ring: cell i's ``soma[0](0.5)`` voltage (threshold -10 mV) drives an
   ``ExpSyn`` on ``dend[0](0.5)`` of cell (i + 1) % 10 with a delay that is no multiple of dt; one VecStim event
   onto cell 0 starts the activity, which goes round the ring more than twice in 200 ms; see :data:`RING`.
+* ``graded_pair.npz`` -- two such cells coupled both ways by ``GradedSyn``, a graded synapse written here
+  (:data:`GRADED_SYN_MOD`, compiled by nrnivmodl in a temporary folder): a point process whose POINTER ``vpre``
+  is set with ``h.setpointer`` to the other cell's ``soma[0](0.5)`` voltage, with ``g = gmax / (1 + exp(-(vpre -
+  vhalf) / slope))`` and ``i = g (v - e)``, no states and no events.  An IClamp makes cell 0 fire repetitively,
+  the excitatory synapse onto cell 1's ``dend[0](0.5)`` makes cell 1 fire, and an inhibitory one from cell 1
+  onto cell 0's ``dend[0](0.2)`` feeds back; see :data:`GRADED`.  Its meta adds ``iclamps``,
+  ``graded_synapses`` (pre/post cell, section, x, gmax, e, vhalf, slope), ``graded_synapse_implementation``
+  (with the NMODL text) and ``graded_timing`` (when BREAKPOINT reads vpre, checked on the recorded g); it has no
+  ``vecstim_implementation``, no ``synapses`` and no ``netcons`` (its threshold sources only count spikes).
 
 Every reference is made in a fresh NEURON subprocess (``generate_traces.run_worker``) that
 
 * loads the morphology ``data/swc/ball_and_stick.swc`` with Import3d (``generate_traces.load_cell`` for the single
-  cell; for the ring a small Python class per cell whose ``__str__`` is ``Cell[i]``, so the sections are called
-  ``Cell[i].soma[0]``), sets Ra 100, cm 1 and nseg by the d_lambda rule (``generate_traces.discretise``,
-  d_lambda 0.1 at 100 Hz) and inserts hh on every section (default parameters, rate tables on);
+  cell; for the ring and the graded pair a small Python class per cell whose ``__str__`` is ``Cell[i]``, so the
+  sections are called ``Cell[i].soma[0]``), sets Ra 100, cm 1 and nseg by the d_lambda rule
+  (``generate_traces.discretise``, d_lambda 0.1 at 100 Hz) and inserts hh on every section (default parameters, rate
+  tables on);
 * creates the synapses, the spike sources and the NetCons, and records ``t``, the listed voltages, every spike
   source (``NetCon.record``) and, for the checks below, every synapse's state (never stored) with
   ``Vector.record`` before ``finitialize``;
@@ -27,7 +38,8 @@ compiled by nrnivmodl in a temporary folder).  It schedules its spikes with exac
 VecStim (``share/examples/nrniv/netcon/vecevent.mod`` in NEURON's source tree, which the NEURON 9.0.2 wheel does
 not ship): each firing at ``t`` asks for the next at ``net_send(t_next - t)``, which nocmodl turns into the
 absolute time ``t + t_next - t``.  ``--vecevent PATH`` runs NEURON's own VecStim from that file instead; with
-``--check`` this confirms that both give the same references (only ``meta["vecstim_implementation"]`` differs).
+``--check`` this confirms that both give the same spike-driven references (only ``meta["vecstim_implementation"]``
+differs).
 
 Each ``.npz`` holds ``t`` (n_steps + 1,) and ``v`` (n_record, n_steps + 1), float64, and ``meta``, a JSON string
 that describes the network completely (a test rebuilds it from the meta alone): the settings, every cell (the
@@ -56,13 +68,13 @@ when an event takes effect:
 
 Usage::
 
-    python tests/reference_neuron/generate_network.py [--out DIR] [--vecevent PATH]
-    python tests/reference_neuron/generate_network.py --check [--vecevent PATH]
+    python tests/reference_neuron/generate_network.py [--out DIR] [--vecevent PATH] [--case NAME ...]
+    python tests/reference_neuron/generate_network.py --check [--vecevent PATH] [--case NAME ...]
 
-``--check`` regenerates both references in a temporary folder and compares them with the stored ones: ``t`` and
-``v`` bit for bit and the meta key by key; it exits 1 and lists the differences if any.  From a test call
-:func:`check_stored` (returns the list of differences, empty when the stored files are reproduced).  Read a
-reference with :func:`load_network`.
+``--case`` (repeatable) limits either mode to the named references.  ``--check`` regenerates the references in a
+temporary folder and compares them with the stored ones: ``t`` and ``v`` bit for bit and the meta key by key; it
+exits 1 and lists the differences if any.  From a test call :func:`check_stored` (returns the list of differences,
+empty when the stored files are reproduced).  Read a reference with :func:`load_network`.
 """
 
 from __future__ import annotations
@@ -97,7 +109,7 @@ OUT_DIR = HERE / "network"
 FORMAT_VERSION = 1
 TIMEOUT_S = 600
 MORPHOLOGY = "data/swc/ball_and_stick.swc"
-#: Fixed-step settings shared by both references.
+#: Fixed-step settings shared by all references.
 SETTINGS = {"dt": 0.025, "celsius": 6.3, "v_init": -65.0}
 #: Ra, cm and nseg by NEURON's d_lambda rule (generate_traces.discretise), the same for every cell.
 DISCRETISATION = {"nseg": None, "d_lambda": 0.1, "Ra": 100.0, "cm": 1.0}
@@ -188,6 +200,48 @@ ONE_CELL = {
     "min_spikes": 2,
 }
 
+#: A graded (non-spiking) synapse: a conductance set by the presynaptic voltage, read through a POINTER.
+GRADED_SYN_MOD = """\
+COMMENT
+A graded synapse: the conductance g = gmax / (1 + exp(-(vpre - vhalf) / slope)) follows the voltage vpre of a
+presynaptic node, read through a POINTER (h.setpointer(pre_seg._ref_v, 'vpre', syn)), and i = g (v - e).  No
+states, no events.  Written for tests/reference_neuron/generate_network.py.
+ENDCOMMENT
+
+NEURON {
+    POINT_PROCESS GradedSyn
+    POINTER vpre
+    RANGE gmax, e, vhalf, slope, g, i
+    NONSPECIFIC_CURRENT i
+}
+
+UNITS {
+    (nA) = (nanoamp)
+    (mV) = (millivolt)
+    (uS) = (microsiemens)
+}
+
+PARAMETER {
+    gmax = 0.01 (uS)
+    e = 0 (mV)
+    vhalf = -20 (mV)
+    slope = 5 (mV)
+}
+
+ASSIGNED {
+    v (mV)
+    vpre (mV)
+    g (uS)
+    i (nA)
+}
+
+BREAKPOINT {
+    g = gmax / (1 + exp(-(vpre - vhalf) / slope))
+    i = g * (v - e)
+}
+"""
+GRADED_PARAMETERS = ("gmax", "e", "vhalf", "slope")
+
 #: Reference 2.  Cell i drives cell (i + 1) % n with delay delay0 + delay_step * i; the kick is one VecStim event.
 #: With weight 0.03 uS every presynaptic spike gives one postsynaptic spike; 0.008 uS still does (a wide margin).
 RING = {
@@ -202,7 +256,29 @@ RING = {
     "kick": {"times": [1.0137], "weight": 0.03, "delay": 0.5},
     "min_rounds": 2,
 }
-CASES = {c["name"]: c for c in (ONE_CELL, RING)}
+#: Reference 3.  Two cells coupled both ways by graded synapses (:data:`GRADED_SYN_MOD`): an IClamp makes cell 0
+#: fire repetitively; each of its spikes opens the excitatory synapse onto cell 1 (which fires in turn), whose
+#: spikes open the inhibitory one back onto cell 0.  Locations are (section, x) in each cell; the threshold only
+#: watches the somata (spike counts, no NetCons).
+GRADED = {
+    "name": "graded_pair",
+    "tstop": 60.0,
+    "n": 2,
+    "iclamp": {"cell": 0, "section": "soma[0]", "x": 0.5, "delay": 5.0, "dur": 30.0, "amp": 0.5},
+    "graded": [
+        {"pre_cell": 0, "pre_section": "soma[0]", "pre_x": 0.5, "post_cell": 1, "post_section": "dend[0]",
+         "post_x": 0.5, "gmax": 0.01, "e": 0.0, "vhalf": -20.0, "slope": 5.0},
+        {"pre_cell": 1, "pre_section": "soma[0]", "pre_x": 0.5, "post_cell": 0, "post_section": "dend[0]",
+         "post_x": 0.2, "gmax": 0.002, "e": -80.0, "vhalf": -30.0, "slope": 4.0},
+    ],
+    "record": ["soma[0](0.5)", "dend[0](0.5)"],
+    "threshold": -10.0,
+    "min_spikes_per_cell": [2, 1],
+}
+CASES = {c["name"]: c for c in (ONE_CELL, RING, GRADED)}
+#: How the cells of the ring and of the graded pair are made.
+IMPORT_INTO_OBJECT = ("Import3d_SWC_read, Import3d_GUI(reader, False).instantiate(obj) with a Python object obj "
+                      "whose str() is the cell name")
 
 
 def sha256(path: Path) -> str:
@@ -232,6 +308,8 @@ class Network:
         self.sources: list[dict] = []  # {"kind", ..., "obj", "spikes": Vector, "detector": NetCon}
         self.netcons: list[dict] = []  # {"obj", "source", "synapse", "weight", "delay"}
         self.record: list[tuple[str, object, int]] = []  # (label, segment, cell)
+        self.iclamps: list[dict] = []  # {"obj", "cell", "section", "x", "delay", "dur", "amp"}
+        self.graded: list[dict] = []  # {"obj", "g": Vector, **one entry of GRADED["graded"]}
         self.keep: list = []  # Vectors and cells that must stay alive
 
     def add_cell(self, name: str, secs: list, how: str) -> int:
@@ -310,6 +388,26 @@ class Network:
         self.netcons.append({"obj": nc, "source": source, "synapse": synapse, "weight": weight, "delay": delay})
         return len(self.netcons) - 1
 
+    def add_iclamp(self, cell: int, local: str, x: float, delay: float, dur: float, amp: float) -> None:
+        """An IClamp at ``local(x)`` of cell ``cell``."""
+        stim = self.h.IClamp(self.section(cell, local)(x))
+        stim.delay, stim.dur, stim.amp = delay, dur, amp
+        self.iclamps.append({"obj": stim, "cell": cell, "section": local, "x": x, "delay": delay, "dur": dur,
+                             "amp": amp})
+
+    def add_graded(self, spec: dict) -> None:
+        """A GradedSyn on the postsynaptic location whose vpre points at the presynaptic voltage; its g is recorded
+        (not stored) to check when it reads vpre."""
+        h = self.h
+        syn = h.GradedSyn(self.section(spec["post_cell"], spec["post_section"])(spec["post_x"]))
+        for key in GRADED_PARAMETERS:
+            setattr(syn, key, spec[key])
+        pre = self.section(spec["pre_cell"], spec["pre_section"])(spec["pre_x"])
+        h.setpointer(pre._ref_v, "vpre", syn)
+        vec = h.Vector()
+        vec.record(syn._ref_g)
+        self.graded.append({**spec, "obj": syn, "pre_segment": pre, "g": vec})
+
     def add_record(self, cell: int, location: str) -> None:
         """Record the voltage at ``location`` (``soma[0](0.5)``) of cell ``cell``."""
         local, x = split_location(location)
@@ -334,7 +432,8 @@ def build_one_cell(h, net: Network, tmp: Path) -> dict:
 
 
 class RingCell:
-    """One ball-and-stick cell instantiated by Import3d into this object (sections ``Cell[i].soma[0]`` etc.)."""
+    """One ball-and-stick cell instantiated by Import3d into this object (sections ``Cell[i].soma[0]`` etc.);
+    the ring's and the graded pair's cells."""
 
     def __init__(self, h, index: int) -> None:
         self.index = index
@@ -356,8 +455,7 @@ def build_ring(h, net: Network, tmp: Path) -> dict:
     for i in range(c["n"]):
         obj = RingCell(h, i)
         net.keep.append(obj)
-        cells.append(net.add_cell(str(obj), list(obj.all), "Import3d_SWC_read, Import3d_GUI(reader, False)"
-                                  ".instantiate(obj) with a Python object obj whose str() is the cell name"))
+        cells.append(net.add_cell(str(obj), list(obj.all), IMPORT_INTO_OBJECT))
     mechanism, local, x, params = c["synapse"]
     synapses = [net.add_synapse(cell, mechanism, local, x, params) for cell in cells]
     somas = [net.add_threshold_source(cell, "soma[0]", 0.5, c["threshold"]) for cell in cells]
@@ -367,6 +465,29 @@ def build_ring(h, net: Network, tmp: Path) -> dict:
         net.connect(somas[i], synapses[(i + 1) % len(cells)], c["weight"], c["delay0"] + c["delay_step"] * i)
     for cell in cells:
         net.add_record(cell, "soma[0](0.5)")
+    return c
+
+
+def build_graded(h, net: Network, tmp: Path) -> dict:
+    """Reference 3 (:data:`GRADED`) on ``net``; returns the case."""
+    del tmp
+    c = GRADED
+    h.load_file("stdlib.hoc")
+    h.load_file("import3d.hoc")
+    cells = []
+    for i in range(c["n"]):
+        obj = RingCell(h, i)
+        net.keep.append(obj)
+        cells.append(net.add_cell(str(obj), list(obj.all), IMPORT_INTO_OBJECT))
+    clamp = c["iclamp"]
+    net.add_iclamp(clamp["cell"], clamp["section"], clamp["x"], clamp["delay"], clamp["dur"], clamp["amp"])
+    for spec in c["graded"]:
+        net.add_graded(spec)
+    for cell in cells:
+        net.add_threshold_source(cell, "soma[0]", 0.5, c["threshold"])
+    for cell in cells:
+        for location in c["record"]:
+            net.add_record(cell, location)
     return c
 
 
@@ -548,6 +669,74 @@ def event_timing(net: Network, t: np.ndarray, v: np.ndarray, events: list, dt: f
     }
 
 
+def graded_timing(net: Network, v: np.ndarray) -> dict:
+    """When a graded synapse reads vpre, checked on the recorded g: finitialize sets g from the presynaptic voltage
+    of sample 0, the fadvance from sample k to k + 1 from that of sample k."""
+    labels = [label for label, _, _ in net.record]
+    problems, deviations = [], []
+    for i, syn in enumerate(net.graded):
+        pre = syn["pre_segment"]
+        label = f"{pre.sec.name()}({pre.x!r})"
+        if label not in labels:
+            problems.append(f"graded synapse {i}: its presynaptic location {label} is not recorded")
+            continue
+        vpre = v[labels.index(label)]
+        g = np.array(syn["g"])
+        expected = syn["gmax"] / (1.0 + np.exp(-(vpre - syn["vhalf"]) / syn["slope"]))
+        deviation = float(max(abs(g[0] - expected[0]), np.max(np.abs(g[1:] - expected[:-1]))))
+        deviations.append({"synapse": i, "g_after_finitialize": float(g[0]),
+                           "max_abs_g_deviation_uS": deviation, "max_g_uS": float(np.max(g))})
+        if deviation > 1e-12 * syn["gmax"]:
+            problems.append(f"graded synapse {i}: g[0] or g[k + 1] differs from g(vpre[0]) or g(vpre[k]) by up to "
+                            f"{deviation} uS")
+    return {
+        "rule": (
+            "BREAKPOINT runs once per fadvance, when the currents are computed at the start of the step: "
+            "the fadvance from sample k to k + 1 uses g = gmax / (1 + exp(-(vpre[k] - vhalf) / slope)) with vpre[k] "
+            "the presynaptic node's voltage of sample k, and i = g (v[k] - e) with di/dv = g on the postsynaptic "
+            "node's diagonal (NEURON's numerical derivative at v + 0.001; vpre does not change with it), nothing "
+            "on the presynaptic node's row: the coupling between the cells is explicit; finitialize evaluates "
+            "BREAKPOINT too, so the recorded g[0] is g(vpre[0]) (it adds no current to any step)"
+        ),
+        "checked": deviations,
+        "rules_hold": not problems,
+        "problems": problems,
+    }
+
+
+def describe_graded(h, net: Network, v: np.ndarray, implementation: dict) -> dict:
+    """The graded pair's own meta: the IClamps, the graded synapses, the NMODL text and the timing check."""
+    iclamps = []
+    for stim in net.iclamps:
+        obj = stim["obj"]
+        if (obj.delay, obj.dur, obj.amp) != (stim["delay"], stim["dur"], stim["amp"]):
+            raise RuntimeError(f"IClamp holds {obj.delay}, {obj.dur}, {obj.amp}")
+        iclamps.append({"cell": stim["cell"], "section": f"{net.cells[stim['cell']]['name']}.{stim['section']}",
+                        "x": stim["x"], "segment_x": segment_centre(h, obj), "delay": stim["delay"],
+                        "dur": stim["dur"], "amp": stim["amp"]})
+    graded = []
+    for i, syn in enumerate(net.graded):
+        obj = syn["obj"]
+        held = {p: getattr(obj, p) for p in GRADED_PARAMETERS}
+        if held != {p: syn[p] for p in GRADED_PARAMETERS}:
+            raise RuntimeError(f"graded synapse {i}: NEURON holds {held}")
+        graded.append({
+            "index": i, "mechanism": "GradedSyn",
+            "pre_cell": syn["pre_cell"], "pre_section": f"{net.cells[syn['pre_cell']]['name']}.{syn['pre_section']}",
+            "pre_x": syn["pre_x"], "pre_node_x": node_x(syn["pre_segment"]),
+            "post_cell": syn["post_cell"],
+            "post_section": f"{net.cells[syn['post_cell']]['name']}.{syn['post_section']}",
+            "post_x": syn["post_x"], "post_segment_x": segment_centre(h, obj),
+            **{p: syn[p] for p in GRADED_PARAMETERS},
+        })
+    return {
+        "graded_synapse_implementation": implementation,
+        "iclamps": iclamps,
+        "graded_synapses": graded,
+        "graded_timing": graded_timing(net, v),
+    }
+
+
 def describe(h, net: Network, c: dict, t: np.ndarray, v: np.ndarray, spec: dict) -> dict:
     """The JSON meta data of a finished run."""
     import neuron
@@ -589,7 +778,7 @@ def describe(h, net: Network, c: dict, t: np.ndarray, v: np.ndarray, spec: dict)
         if src["kind"] == "threshold" and src["section"] == "soma[0]" and src["x"] == 0.5:
             per_cell[src["cell"]] = list(src["spikes"])
     cells = [describe_cell(h, cell) for cell in net.cells]
-    return {
+    meta = {
         "format_version": FORMAT_VERSION,
         "name": c["name"],
         "generator": "tests/reference_neuron/generate_network.py",
@@ -613,6 +802,10 @@ def describe(h, net: Network, c: dict, t: np.ndarray, v: np.ndarray, spec: dict)
         "cell_spike_counts": [len(times) for times in per_cell],
         "event_timing": event_timing(net, t, v, events, dt),
     }
+    if "graded" in c:  # no VecStim here: the compiled mechanism is GradedSyn
+        del meta["vecstim_implementation"]
+        meta.update(describe_graded(h, net, v, spec["implementation"]))
+    return meta
 
 
 def worker(spec: dict) -> None:
@@ -625,7 +818,7 @@ def worker(spec: dict) -> None:
     h.secondorder = 0
     h.celsius = SETTINGS["celsius"]
     net = Network(h, spec["implementation"]["mechanism"])
-    build = {"synapses_one_cell": build_one_cell, "ring10": build_ring}[spec["case"]]
+    build = {"synapses_one_cell": build_one_cell, "ring10": build_ring, "graded_pair": build_graded}[spec["case"]]
     with tempfile.TemporaryDirectory(prefix="neurax_network_") as tmp:
         c = build(h, net, Path(tmp))
     tvec = h.Vector()
@@ -663,10 +856,25 @@ def compile_source(folder: Path, vecevent: Path | None) -> tuple[Path, dict]:
     return compile_mods([mod], folder / "lib"), implementation
 
 
+def compile_graded(folder: Path) -> tuple[Path, dict]:
+    """Compile GradedSyn (:data:`GRADED_SYN_MOD`) in ``folder``; returns (library, description with the NMODL)."""
+    mod = folder / "src" / "GradedSyn.mod"
+    mod.parent.mkdir(parents=True)
+    mod.write_text(GRADED_SYN_MOD)
+    implementation = {"mechanism": "GradedSyn", "mod": "GRADED_SYN_MOD in generate_network.py", "sha256": sha256(mod),
+                      "nmodl": GRADED_SYN_MOD}
+    return compile_mods([mod], folder / "lib"), implementation
+
+
 def problems_of(c: dict, meta: dict) -> list[str]:
     """What is wrong with a finished reference: broken timing rules, too few spikes, a ring that stops."""
     problems = list(meta["event_timing"]["problems"])
+    if "graded_timing" in meta:
+        problems += meta["graded_timing"]["problems"]
     counts = meta["cell_spike_counts"]
+    for i, least in enumerate(c.get("min_spikes_per_cell", [])):
+        if counts[i] < least:
+            problems.append(f"{meta['cells'][i]['name']} fired {counts[i]} spikes, fewer than {least}")
     if "min_spikes" in c and counts[0] < c["min_spikes"]:
         problems.append(f"the cell fired {counts[0]} spikes, fewer than {c['min_spikes']}")
     if "min_rounds" in c and min(counts) < c["min_rounds"]:
@@ -679,14 +887,20 @@ def problems_of(c: dict, meta: dict) -> list[str]:
     return problems
 
 
-def generate(out_dir: Path, vecevent: Path | None = None, jobs: int = 2) -> list[dict]:
-    """Make both references in ``out_dir``; returns one summary per reference."""
+def generate(out_dir: Path, vecevent: Path | None = None, jobs: int = 2, cases: list[str] | None = None) -> list[dict]:
+    """Make the references ``cases`` (default: all) in ``out_dir``; returns one summary per reference."""
+    cases = list(CASES) if cases is None else list(cases)
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="neurax_nrnivmodl_") as tmp:
-        library, implementation = compile_source(Path(tmp), vecevent)
+        compiled = {}
+        if any("graded" not in CASES[name] for name in cases):
+            compiled["spikes"] = compile_source(Path(tmp) / "spikes", vecevent)
+        if any("graded" in CASES[name] for name in cases):
+            compiled["graded"] = compile_graded(Path(tmp) / "graded")
 
         def one(name: str) -> dict:
             out = out_dir / f"{name}.npz"
+            library, implementation = compiled["graded" if "graded" in CASES[name] else "spikes"]
             spec = {"case": name, "library": str(library), "implementation": implementation, "output": str(out)}
             start = time.monotonic()
             rc, tail = run_worker(spec, __file__, TIMEOUT_S)
@@ -699,7 +913,7 @@ def generate(out_dir: Path, vecevent: Path | None = None, jobs: int = 2) -> list
             return summary
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            return list(pool.map(one, CASES))
+            return list(pool.map(one, cases))
 
 
 def load_network(path) -> dict:
@@ -724,11 +938,13 @@ def compare(fresh: Path, stored: Path) -> list[str]:
     return problems
 
 
-def check_stored(stored_dir: Path = OUT_DIR, vecevent: Path | None = None) -> list[str]:
-    """Regenerate both references in a temporary folder; the differences from the stored ones (empty: identical)."""
+def check_stored(stored_dir: Path = OUT_DIR, vecevent: Path | None = None,
+                 cases: list[str] | None = None) -> list[str]:
+    """Regenerate the references ``cases`` (default: all) in a temporary folder; the differences from the stored
+    ones (empty: identical)."""
     with tempfile.TemporaryDirectory(prefix="neurax_network_check_") as tmp:
         problems = []
-        for res in generate(Path(tmp), vecevent):
+        for res in generate(Path(tmp), vecevent, cases=cases):
             if "error" in res:
                 problems.append(f"{res['name']}: {res['error']}")
                 continue
@@ -753,6 +969,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT_DIR, help="folder for the .npz references")
     parser.add_argument("--check", action="store_true", help="regenerate and compare with the stored references")
     parser.add_argument("--vecevent", type=Path, help="use NEURON's VecStim compiled from this vecevent.mod")
+    parser.add_argument("--case", action="append", choices=list(CASES),
+                        help="only this reference (repeat for several; default: all)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -760,13 +978,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     start = time.monotonic()
     if args.check:
-        problems = check_stored(args.out, args.vecevent)
+        problems = check_stored(args.out, args.vecevent, args.case)
         for p in problems:
             print(f"DIFFERS  {p}")
         print(f"{'stored references reproduced bit for bit' if not problems else 'MISMATCH'}; "
               f"{time.monotonic() - start:.1f} s")
         return 1 if problems else 0
-    results = generate(args.out, args.vecevent)
+    results = generate(args.out, args.vecevent, cases=args.case)
     for res in results:
         print_summary(res)
     failed = sum(bool(res.get("error") or res.get("problems")) for res in results)
