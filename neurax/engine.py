@@ -72,8 +72,10 @@ class Block:
         nodes: the node of each instance (unique).
         dense: evaluated on every node (see above).
         n: number of nodes of the tree.
-        instances: for a point process, which of the mechanism's instances the block holds (point processes
-            that share a node go to separate blocks, *layers*, so that each block has one instance per node).
+        instances: for a point process, which of the mechanism's instances the block holds. Instances that share
+            a node add their currents there (a network's synapses: one block whatever their number); those of a
+            point process that uses ions go to separate blocks, *layers*, one instance per node each, since ion
+            values are written per node.
     """
 
     mechanism: type[Mechanism]
@@ -217,10 +219,11 @@ class Engine:
                                     dense=len(nodes) >= self.DENSE_FRACTION * (n_membrane or n_nodes)))
                 continue
             layer = np.zeros(nodes.size, np.int64)  # how many earlier instances share each instance's node
-            seen: dict[int, int] = {}
-            for k, node in enumerate(nodes.tolist()):
-                layer[k] = seen.get(node, 0)
-                seen[node] = layer[k] + 1
+            if mech.ions:  # ion values are written per node: one instance per node and block
+                seen: dict[int, int] = {}
+                for k, node in enumerate(nodes.tolist()):
+                    layer[k] = seen.get(node, 0)
+                    seen[node] = layer[k] + 1
             for j in range(int(layer.max()) + 1 if nodes.size else 0):
                 members = np.flatnonzero(layer == j)
                 blocks.append(Block(mechanism=mech, key=mech.name, nodes=nodes[members], n=n_nodes, dense=False,

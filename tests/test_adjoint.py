@@ -172,3 +172,24 @@ def test_adjoint_of_the_whole_channel_library(every_step, monkeypatch):
     got = gradients(cell, checkpoint=None, tstop=4.0)
     assert_same(got, want, atol=1e-10)  # Ra's two entries differ 1e4-fold: the smaller agrees to 2e-8
     assert float(jnp.abs(got[0]["CaPool"]["gamma"]).max()) > 0 and float(jnp.abs(got[0]["Ih"]["gbar"]).max()) > 0
+
+
+@dataclass(frozen=True)
+class CoupledPoint(Coupled):
+    """:class:`Coupled` as a point process (currents in nA)."""
+
+    g: float = 2e-4
+    name: ClassVar[str] = "coupled_point"
+    kind: ClassVar[str] = "point"
+
+
+def test_adjoint_with_point_processes_sharing_a_node():
+    """Three instances of a point process at one node (as synapses of a network often are) and one elsewhere:
+    their states are separate, their currents add."""
+    cell = nx.Cell(nx.load(BALL), 5, Ra=100.0).insert(nx.HH())
+    for where, g in (("soma[0](0.5)", 2e-4), ("soma[0](0.5)", 5e-4), ("dend[0](0.5)", 3e-4), ("soma[0](0.5)", 1e-4)):
+        cell = cell.place(CoupledPoint(g=g), where)
+    want = gradients(cell, checkpoint="reference")
+    got = gradients(cell, checkpoint=None)
+    assert_same(got, want)
+    assert float(jnp.abs(got[0]["coupled_point"]["g"]).min()) > 0
