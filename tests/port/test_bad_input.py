@@ -145,3 +145,46 @@ def test_a_mod_file_neurax_cannot_run_is_refused_before_neuron_starts(tmp_path, 
     code, _, err = run(["port", MODELS / "small.hoc", "--mod", mod, "--out", out], capsys)
     assert_one_line_error(code, err, f"{mod}:1:", "POINTER")
     assert not out.exists()
+
+
+def _with_synapse(doc: dict) -> None:
+    """The small model with an ExpSyn on the dendrite, driven by a NetStim and by the soma's spikes."""
+    doc["point_processes"].append({"mechanism": "ExpSyn", "name": "ExpSyn[0]", "section": "dend", "x": 0.5,
+                                   "params": {"tau": 2.0, "e": 0.0}})
+    doc["artificial_cells"] = [{"mechanism": "NetStim", "name": "NetStim[0]",
+                                "params": {"start": 5.0, "interval": 10.0, "number": 3.0, "noise": 0.0}}]
+    syn = len(doc["point_processes"]) - 1
+    doc["netcons"] = [
+        {"name": "NetCon[0]", "source": {"artificial": 0}, "threshold": 10.0, "delay": 1.0, "weight": [0.01],
+         "target": syn},
+        {"name": "NetCon[1]", "source": {"section": "soma", "x": 0.5}, "threshold": -10.0, "delay": 2.5,
+         "weight": [0.002], "target": syn}]
+
+
+def test_a_model_with_netcons_runs_and_prints_spikes(tmp_path, capsys):
+    path = tmp_path / "net.json"
+    path.write_text(json.dumps(edited(_with_synapse)))
+    code, out, err = run(["simulate", path, "--tstop", "30"], capsys)
+    assert code == 0, err
+    assert "2 NetCon(s), 1 NetStim(s)" in out and "spike times (ms) of 1 source(s)" in out
+
+
+@pytest.mark.parametrize("edit, fragments", [
+    (lambda d: d["netcons"][0].update(target=7), ("netcon 0 (NetCon[0])", "target 7 is not a point process")),
+    (lambda d: d["netcons"][1]["source"].update(section="axon"), ("NetCon[1]", "'axon' is not a section")),
+    (lambda d: d["netcons"][1].update(delay=-1.0), ("NetCon[1]", "delay must be a non-negative number")),
+    (lambda d: d["netcons"][1].update(weight=[float("nan")]), ("NetCon[1]", "NaN")),
+    (lambda d: d["netcons"][0].update(source={"artificial": 3}), ("NetCon[0]", "artificial cell 3 does not exist")),
+    (lambda d: d["netcons"][1].update(target=0), ("NetCon[1]", "IClamp", "cannot receive events")),
+    (lambda d: d["netcons"][1].update(delay=0.01), ("delay 0.01 ms", "shorter than the time step")),
+    (lambda d: d["artificial_cells"][0].update(mechanism="IntFire1"), ("artificial cell 0", "only NetStim")),
+])
+def test_broken_netcons_are_one_line_errors(tmp_path, capsys, edit, fragments):
+    def both(doc):
+        _with_synapse(doc)
+        edit(doc)
+
+    path = tmp_path / "net.json"
+    path.write_text(json.dumps(edited(both)))
+    code, _, err = run(["simulate", path, "--tstop", "5"], capsys)
+    assert_one_line_error(code, err, *fragments)
