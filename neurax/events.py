@@ -6,17 +6,21 @@ run at the start of each step ``n`` (NEURON's ``deliver_net_events``):
 
 1. **Detect**: each membrane source compares ``v(t_n) - threshold > 0``; a crossing with the source's flag
    clear is a spike (time ``t_n + 1e-10``), and the flag becomes "above threshold".
-2. **Schedule**: a spike adds each of its connections' weights to the ring buffer row of the step it
-   arrives in, ``(n + m) mod D`` with ``m`` the connection's delay in steps (the first step ``k`` with
-   ``t_k + dt/2 >= t_n + 1e-10 + delay``). Rows hold one entry per receiving synapse instance (*slot*), so
-   the buffer is ``D x slots`` whatever the number of pending events, and a step without spikes skips this.
-3. **Deliver**: row ``n mod D`` (then cleared) plus the artificial sources' events of step ``n`` (their
-   arrival steps are known before the run: NetStim and spike-train times plus delays, compared with the same
-   ``t_k + dt/2`` in float64, as NEURON compares them) go to the synapses' NET_RECEIVE blocks.
+2. **Remember**: the spikes go into row ``n mod D`` of a ring buffer of the sources' last ``D`` steps of spikes,
+   ``D - 1`` the longest delay in steps. A connection's delay in steps ``m`` is that of the first step ``k``
+   with ``t_k + dt/2 >= t_n + 1e-10 + delay``, so its events due now are its source's spikes of row
+   ``(n - m) mod D``. The buffer is ``D x sources`` whatever the number of pending events or connections.
+3. **Deliver**: each connection's weight times its source's spike of ``m`` steps ago, summed per receiving
+   synapse instance (*slot*), plus the artificial sources' events of step ``n`` (their arrival steps are known
+   before the run: NetStim and spike-train times plus delays, compared with the same ``t_k + dt/2`` in float64,
+   as NEURON compares them), go to the synapses' NET_RECEIVE blocks. A step costs a gather and a sum over the
+   connections.
 
 NEURON delivers an event that arrives in ``(t_n + dt/2, t_{n+1}]`` at the end of step ``n`` rather than at
 the start of step ``n + 1``; both come after the step's state update and recording and before the next
-currents, so the traces are the same. Events that reach one synapse at one step act as one event with the sum
+currents, so the traces are the same. (A first design kept the pending weights per synapse instance, ``D x
+slots``: 48 MB for 10,000 synapses with delays up to 5 ms, carried through every step; the benchmark network ran
+8 times slower than without synapses.) Events that reach one synapse at one step act as one event with the sum
 of their weights where the synapse's NET_RECEIVE only adds a term linear in the weight (ExpSyn, Exp2Syn and
 most synapse models: :attr:`~neurax.mechanisms.base.Mechanism.receive_additive`); other synapses must have
 a single connection, checked here. ``t`` inside NET_RECEIVE is the event's time, as in NEURON.
@@ -26,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurax._jax import jax, jnp, lax
+from neurax._jax import jax, jnp
 from neurax.errors import NeuraxError
 
 __all__ = ["EventPlan", "SPIKE_EPS"]
@@ -55,12 +59,14 @@ class EventPlan:
         wiring: the network's :class:`~neurax.network._Wiring`.
         engine: the cell's engine (its blocks hold the synapses' instances).
         t_mid: ``t_n + dt/2`` of every step (ms, NEURON's sums).
+        t_start: ``t_n`` of every step (ms).
         dt: the time step (ms).
         surrogate: None, or the slope (1/mV) of the surrogate derivative of threshold crossings (so that
             gradients flow through spikes into the presynaptic voltage).
     """
 
-    def __init__(self, wiring, engine, t_mid: np.ndarray, dt: float, surrogate: float | None = None) -> None:
+    def __init__(self, wiring, engine, t_mid: np.ndarray, t_start: np.ndarray, dt: float,
+                 surrogate: float | None = None) -> None:
         self.surrogate = surrogate
         self.steps = int(t_mid.size)
         self.source_nodes = np.asarray(wiring.source_nodes, np.int64)
@@ -78,6 +84,8 @@ class EventPlan:
         self.n_slots = len(slot_of)
         classes = {b.mechanism.name: b.mechanism for b in engine.blocks}
         self.n_args = max((len(classes[m].receive_args) for m in set(wiring.mechanism)), default=1)
+        #: whether some receiver needs to know if and when events came (one whose NET_RECEIVE is not a plain sum)
+        self.counted = any(not classes[m].receive_additive for m in set(wiring.mechanism))
         indegree = np.bincount(self.slot, minlength=self.n_slots)
         for (mech, inst), s in slot_of.items():
             if not classes[mech].receive_additive and indegree[s] > 1:
@@ -94,6 +102,7 @@ class EventPlan:
         m = np.ceil((delay[ring] + SPIKE_EPS - 0.5 * dt) / dt - 1e-9).astype(np.int64)
         self.ring_offset = np.maximum(m, 1)
         self.depth = int(self.ring_offset.max()) + 1 if ring.size else 0
+        self.t_start = t_start  # t_n of each step (read for NET_RECEIVE blocks that are not sums)
         # artificial sources: every event's step, known now
         art = np.flatnonzero(np.asarray(wiring.kind) == 1)
         tstop = float(t_mid[-1]) + dt if t_mid.size else 0.0
@@ -143,16 +152,13 @@ class EventPlan:
 
     # -- traced parts ---------------------------------------------------------------------------------------
     def init(self, dtype) -> dict:
-        """The events' part of the carry at ``finitialize``: flags clear, nothing pending."""
-        d = max(self.depth, 1)
+        """The events' part of the carry at ``finitialize``: flags clear, no spikes in the history."""
         return {"flag": jnp.zeros(self.n_sources, bool),
-                "ring": jnp.zeros((d, self.n_slots, self.n_args), dtype),
-                "count": jnp.zeros((d, self.n_slots), dtype),
-                "time": jnp.zeros((d, self.n_slots), dtype)}
+                "history": jnp.zeros((max(self.depth, 1), self.n_sources), dtype)}
 
     def step(self, engine, mech_args, ctx: dict, weight, threshold, v, states: dict, ev: dict, k, t_n, ext):
-        """Detect, schedule and deliver at the start of step ``k`` (time ``t_n``); returns the new states, the
-        events' carry and this step's spikes (one 0/1 value per source).
+        """Detect and deliver at the start of step ``k`` (time ``t_n``); returns the new states, the events'
+        carry and this step's spikes (one 0/1 value per source).
 
         ``ext`` is ``(connections, times)`` of this step's artificial events (padded with -1).
         """
@@ -167,34 +173,19 @@ class EventPlan:
             else:
                 flag = x > 0
                 spikes = (flag & ~ev["flag"]).astype(dtype)
-            ev = {**ev, "flag": flag}
-        ring, count, when = ev["ring"], ev["count"], ev["time"]
-        if self.ring_conn.size:
-            def schedule(bufs):
-                ring, count, when = bufs
-                hit = spikes[self.ring_src]
-                rows = (k + self.ring_offset) % self.depth
-                w = weight[self.ring_conn][:, : self.n_args]
-                te = (t_n + SPIKE_EPS) + jnp.asarray(self.ring_delay, dtype)
-                ring = ring.at[rows, self.ring_slot].add(w * hit[:, None])
-                count = count.at[rows, self.ring_slot].add(hit)
-                when = when.at[rows, self.ring_slot].max(jnp.where(hit > 0, te, -jnp.inf))
-                return ring, count, when
-
-            if self.surrogate is None:
-                ring, count, when = lax.cond(jnp.any(spikes > 0), schedule, lambda b: b, (ring, count, when))
-            else:  # the weights' products with the (surrogate) spikes carry the gradient
-                ring, count, when = schedule((ring, count, when))
-            row = k % self.depth
-            incoming, arrived, te = ring[row], count[row], when[row]
-            ring = ring.at[row].set(0.0)
-            count = count.at[row].set(0.0)
-            when = when.at[row].set(-jnp.inf)
-        else:
-            incoming = jnp.zeros((self.n_slots, self.n_args), dtype)
-            arrived = jnp.zeros(self.n_slots, dtype)
-            te = jnp.full(self.n_slots, -jnp.inf, dtype)
-        ev = {**ev, "ring": ring, "count": count, "time": when}
+            ev = {**ev, "flag": flag, "history": ev["history"].at[k % max(self.depth, 1)].set(spikes)}
+        incoming = jnp.zeros((self.n_slots, self.n_args), dtype)
+        arrived = jnp.zeros(self.n_slots, dtype)
+        te = jnp.full(self.n_slots, -jnp.inf, dtype)
+        if self.ring_conn.size:  # the spikes of m_c steps ago, for each connection
+            hit = ev["history"][(k - self.ring_offset) % self.depth, self.ring_src]
+            w = weight[self.ring_conn][:, : self.n_args]
+            incoming = incoming.at[self.ring_slot].add(w * hit[:, None])
+            if self.counted:
+                arrived = arrived.at[self.ring_slot].add(hit)
+                t_spike = jnp.asarray(self.t_start, dtype)[jnp.maximum(k - self.ring_offset, 0)]
+                te = te.at[self.ring_slot].max(jnp.where(hit > 0, (t_spike + SPIKE_EPS) + self.ring_delay,
+                                                         -jnp.inf))
         if self.ext_width:
             conn, times = ext
             valid = conn >= 0
@@ -202,18 +193,27 @@ class EventPlan:
             slot = jnp.asarray(self.slot)[c]
             w = weight[c][:, : self.n_args] * valid[:, None]
             incoming = incoming.at[slot].add(w)
-            arrived = arrived.at[slot].add(valid.astype(dtype))
-            te = te.at[slot].max(jnp.where(valid, times, -jnp.inf))
+            if self.counted:
+                arrived = arrived.at[slot].add(valid.astype(dtype))
+                te = te.at[slot].max(jnp.where(valid, times, -jnp.inf))
         mech = list(states["mech"])
         for b_index, pos, slots in self.receivers:
             b = engine.blocks[b_index]
             s = mech[b_index]
-            p = {key: (x[pos] if getattr(x, "ndim", 0) else x) for key, x in mech_args["blocks"][b_index].items()}
-            sub = {name: s[name][pos] for name in b.mechanism.states}
-            on = arrived[slots] > 0
+            whole = pos.size == b.nodes.size and np.array_equal(pos, np.arange(pos.size))
+            p = {key: (x if whole or not getattr(x, "ndim", 0) else x[pos])
+                 for key, x in mech_args["blocks"][b_index].items()}
+            sub = s if whole else {name: s[name][pos] for name in b.mechanism.states}
             args = tuple(incoming[slots, j] for j in range(len(b.mechanism.receive_args)))
-            when_here = jnp.where(on, te[slots], t_n)
-            out = b.mechanism().receive(v[b.nodes[pos]], sub, p, args, {**ctx, "t": when_here})
-            mech[b_index] = {**s, **{name: s[name].at[pos].set(jnp.where(on, out[name], sub[name]))
-                                     for name in b.mechanism.states}}
+            nodes = b.nodes if whole else b.nodes[pos]
+            if b.mechanism.receive_additive:  # events that did not come add nothing: no mask needed
+                out = b.mechanism().receive(v[nodes], sub, p, args, {**ctx, "t": t_n})
+            else:
+                on = arrived[slots] > 0
+                out = b.mechanism().receive(v[nodes], sub, p, args, {**ctx, "t": jnp.where(on, te[slots], t_n)})
+                out = {name: jnp.where(on, out[name], sub[name]) for name in b.mechanism.states}
+            if whole:
+                mech[b_index] = {**s, **{name: out[name] for name in b.mechanism.states}}
+            else:
+                mech[b_index] = {**s, **{name: s[name].at[pos].set(out[name]) for name in b.mechanism.states}}
         return {**states, "mech": tuple(mech)}, ev, spikes

@@ -386,7 +386,7 @@ class Run:
         self.events = None
         graded_pre = graded_post = np.zeros(0, np.int64)
         if wiring is not None and (wiring.delay.size or wiring.source_nodes.size or wiring.graded_pre.size):
-            self.events = EventPlan(wiring, engine, t_mid, dt, surrogate)
+            self.events = EventPlan(wiring, engine, t_mid, self.t_out[:-1], dt, surrogate)
             weight, threshold, graded = (jnp.asarray(x, dtype) for x in network)
             graded_pre, graded_post = wiring.graded_pre, wiring.graded_post
             graded_args = (graded, 100.0 / area_eq[graded_post])
