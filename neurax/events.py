@@ -151,6 +151,12 @@ class EventPlan:
                 self.receivers.append((b_index, np.asarray(pos, np.int64), np.asarray(slots, np.int64)))
 
     # -- traced parts ---------------------------------------------------------------------------------------
+    def weights(self, weight) -> dict:
+        """The weights as the step reads them, taken once before the time loop: ``"ring"``, those of the
+        membrane-sourced connections (their NET_RECEIVE arguments), and ``"all"``.
+        """
+        return {"ring": weight[self.ring_conn][:, : self.n_args], "all": weight}
+
     def init(self, dtype) -> dict:
         """The events' part of the carry at ``finitialize``: flags clear, no spikes in the history."""
         return {"flag": jnp.zeros(self.n_sources, bool),
@@ -160,7 +166,8 @@ class EventPlan:
         """Detect and deliver at the start of step ``k`` (time ``t_n``); returns the new states, the events'
         carry and this step's spikes (one 0/1 value per source).
 
-        ``ext`` is ``(connections, times)`` of this step's artificial events (padded with -1).
+        ``ext`` is ``(connections, times)`` of this step's artificial events (padded with -1); ``weight`` is
+        what :meth:`weights` made.
         """
         dtype = v.dtype
         spikes = jnp.zeros(self.n_sources, dtype)
@@ -179,8 +186,12 @@ class EventPlan:
         te = jnp.full(self.n_slots, -jnp.inf, dtype)
         if self.ring_conn.size:  # the spikes of m_c steps ago, for each connection
             hit = ev["history"][(k - self.ring_offset) % self.depth, self.ring_src]
-            w = weight[self.ring_conn][:, : self.n_args]
-            incoming = incoming.at[self.ring_slot].add(w * hit[:, None])
+            w = weight["ring"] * hit[:, None]
+            start = _start_of_range(self.ring_slot)
+            if start is not None:  # one slot per connection, in order (each connection its own synapse)
+                incoming = incoming.at[start:start + w.shape[0]].add(w)
+            else:
+                incoming = incoming.at[self.ring_slot].add(w)
             if self.counted:
                 arrived = arrived.at[self.ring_slot].add(hit)
                 t_spike = jnp.asarray(self.t_start, dtype)[jnp.maximum(k - self.ring_offset, 0)]
@@ -191,7 +202,7 @@ class EventPlan:
             valid = conn >= 0
             c = jnp.where(valid, conn, 0)
             slot = jnp.asarray(self.slot)[c]
-            w = weight[c][:, : self.n_args] * valid[:, None]
+            w = weight["all"][c][:, : self.n_args] * valid[:, None]
             incoming = incoming.at[slot].add(w)
             if self.counted:
                 arrived = arrived.at[slot].add(valid.astype(dtype))
@@ -204,7 +215,9 @@ class EventPlan:
             p = {key: (x if whole or not getattr(x, "ndim", 0) else x[pos])
                  for key, x in mech_args["blocks"][b_index].items()}
             sub = s if whole else {name: s[name][pos] for name in b.mechanism.states}
-            args = tuple(incoming[slots, j] for j in range(len(b.mechanism.receive_args)))
+            start = _start_of_range(slots)
+            rows = incoming[start:start + slots.size] if start is not None else incoming[slots]
+            args = tuple(rows[:, j] for j in range(len(b.mechanism.receive_args)))
             nodes = b.nodes if whole else b.nodes[pos]
             if b.mechanism.receive_additive:  # events that did not come add nothing: no mask needed
                 out = b.mechanism().receive(v[nodes], sub, p, args, {**ctx, "t": t_n})
@@ -217,3 +230,10 @@ class EventPlan:
             else:
                 mech[b_index] = {**s, **{name: s[name].at[pos].set(out[name]) for name in b.mechanism.states}}
         return {**states, "mech": tuple(mech)}, ev, spikes
+
+
+def _start_of_range(index: np.ndarray) -> int | None:
+    """``a`` if ``index`` is ``a, a + 1, ...`` (a slice then replaces a gather or scatter), else None."""
+    if index.size and np.array_equal(index, np.arange(index[0], index[0] + index.size)):
+        return int(index[0])
+    return None

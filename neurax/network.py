@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -190,6 +191,11 @@ class _Wiring:
     graded_pre: np.ndarray = None
     graded_post: np.ndarray = None
 
+    @cached_property
+    def name_index(self) -> dict[str, int]:
+        """Each cell's index by name."""
+        return {n: k for k, n in enumerate(self.names)}
+
     @property
     def key(self) -> str:
         """A digest of everything here (equal wirings share a compiled simulation)."""
@@ -253,7 +259,7 @@ class Network:
 
     def _full(self, cell: int | str, location: str) -> str:
         name = self.names[cell] if isinstance(cell, (int, np.integer)) else str(cell)
-        if name not in self.names:
+        if name not in self.wiring.name_index:
             raise LocationError(f"no cell named {name!r} in the network (cells: {', '.join(self.names[:5])}"
                                 f"{', ...' if len(self.names) > 5 else ''})")
         return f"{name}.{location}" if name else location
@@ -261,7 +267,7 @@ class Network:
     def _cell_index(self, cells, what: str) -> np.ndarray:
         arr = np.asarray(cells)
         if arr.dtype.kind in "US":
-            lookup = {n: k for k, n in enumerate(self.names)}
+            lookup = self.wiring.name_index
             missing = [str(x) for x in arr.reshape(-1) if str(x) not in lookup]
             if missing:
                 raise LocationError(f"{what}: no cell named {missing[0]!r} in the network")

