@@ -264,6 +264,36 @@ class Network:
                                 f"{', ...' if len(self.names) > 5 else ''})")
         return f"{name}.{location}" if name else location
 
+    def _nodes(self, cells: np.ndarray, locations: Sequence[str]) -> np.ndarray:
+        """The node of each ``location`` (relative to its cell, e.g. ``"dend[3](0.7)"``) in each cell.
+
+        Each distinct location string is read once (with the morphology's own checks and messages); the
+        sections of the other cells are then found by name and the nodes computed with numpy, as
+        :meth:`~neurax.compartments.CompartmentTree.node_of` does one at a time.
+        """
+        morph, tree = self.cell.morphology, self.cell.tree
+        parsed: dict[str, tuple[str, float]] = {}
+        sections = np.empty(cells.size, np.int64)
+        xs = np.empty(cells.size)
+        names = self.names
+        for j, (c, loc) in enumerate(zip(cells.tolist(), locations, strict=True)):
+            if loc not in parsed:
+                where = morph.location(self._full(c, loc))
+                full = morph[where.section].name
+                parsed[loc] = (full[len(names[c]) + 1:] if names[c] else full, where.x)
+            section, x = parsed[loc]
+            full = f"{names[c]}.{section}" if names[c] else section
+            try:
+                sections[j] = morph.section(full).index
+            except LocationError:
+                morph.location(self._full(c, loc))  # raises the morphology's own message
+                raise
+            xs[j] = x
+        nseg = tree.nseg[sections]
+        k = np.minimum((nseg * xs).astype(np.int64), nseg - 1)
+        inner = tree.seg_node[tree.seg_offsets[sections] + k]
+        return np.where(xs >= 1.0, tree.end_node[sections], np.where(xs <= 0.0, tree.start_node[sections], inner))
+
     def _cell_index(self, cells, what: str) -> np.ndarray:
         arr = np.asarray(cells)
         if arr.dtype.kind in "US":
@@ -334,8 +364,7 @@ class Network:
         locs = [location] * idx.size if isinstance(location, str) else list(location)
         if len(locs) != idx.size:
             raise NeuraxError(f"{len(locs)} locations for {idx.size} cells")
-        nodes = np.array([self.cell.tree.node_of(self._full(c, loc)) for c, loc in zip(idx.tolist(), locs,
-                                                                                       strict=True)], np.int64)
+        nodes = self._nodes(idx, locs)
         if not isinstance(mechanism, Mechanism) or type(mechanism).kind != "point":
             raise NeuraxError(f"place() takes a point process such as nx.ExpSyn(), got {mechanism!r}")
         cell, _ = _place_many(self.cell, mechanism, nodes)
@@ -421,8 +450,8 @@ class Network:
             raise NeuraxError("graded synapse gmax is negative; a conductance cannot be")
         if np.any(values[:, 3] <= 0):
             raise NeuraxError("graded synapse slope must be positive (mV)")
-        pre_nodes = np.array([self.cell.tree.node_of(self._full(c, source)) for c in pre.tolist()], np.int64)
-        post_nodes = np.array([self.cell.tree.node_of(self._full(c, target)) for c in post.tolist()], np.int64)
+        pre_nodes = self._nodes(pre, [source] * n)
+        post_nodes = self._nodes(post, [target] * n)
         wiring = replace(self.wiring, graded_pre=np.concatenate([self.wiring.graded_pre, pre_nodes]),
                          graded_post=np.concatenate([self.wiring.graded_post, post_nodes]))
         graded = np.concatenate([np.asarray(self.graded, float), values])
@@ -454,12 +483,7 @@ class Network:
         targets = [target] * n if isinstance(target, str) else list(target)
         if len(targets) != n:
             raise NeuraxError(f"{len(targets)} target locations for {n} connections")
-        cache: dict = {}
-        nodes = np.empty(n, np.int64)
-        for j, (c, loc) in enumerate(zip(post.tolist(), targets, strict=True)):
-            if (c, loc) not in cache:
-                cache[c, loc] = self.cell.tree.node_of(self._full(c, loc))
-            nodes[j] = cache[c, loc]
+        nodes = self._nodes(post, targets)
         cell = self.cell
         if isinstance(synapse, str):
             cls, instance = _existing(cell, synapse, nodes, [self._full(c, t) for c, t in zip(post, targets,

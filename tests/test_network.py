@@ -174,3 +174,14 @@ def test_netstim_times_follow_neurons_rules():
         assert abs(gaps.mean() / 10.0 - 1) < 0.03
         assert gaps.min() >= (1 - noise) * 10.0 - 1e-9
         assert abs(gaps.std() / 10.0 - noise) < 0.03  # the exponential part's spread
+
+
+def test_locations_resolve_to_the_nodes_neuron_uses(cell):
+    net = nx.Network([cell, cell.set("cm", 2.0)], names=["a", "b"])
+    locs = ["soma[0](0.5)", "dend[0](0)", "dend[0](1)", "dend[0](0.5)", "dend[0](0.3)", "dend[0](0.999)",
+            "dend[0](0.125)", "soma[0](0)"]
+    cells = np.array([0, 1] * len(locs))
+    locations = [loc for loc in locs for _ in range(2)]
+    got = net._nodes(cells, locations)
+    want = [net.cell.tree.node_of(f"{'ab'[c]}.{loc}") for c, loc in zip(cells, locations, strict=True)]
+    assert got.tolist() == want
