@@ -240,7 +240,7 @@ def ring_mb(spec: dict) -> float:
         return 0.0
     steps = np.ceil((np.asarray(spec["delay"]) + 1e-10 - 0.5 * DT) / DT - 1e-9)
     depth = int(np.maximum(steps, 1).max()) + 1
-    return depth * len(set(spec["pre"])) * 8 / 1e6
+    return depth * spec["cells"] * 8 / 1e6  # every cell's soma is a spike source (watched)
 
 
 def run_spec(code: str, spec: dict, *args) -> dict:
