@@ -9,6 +9,14 @@ A fit is a loss of the trainable parameters (see :mod:`neurax.params`) minimised
     result = nx.fit.fit(loss, tr.init(), optimizer=optax.adam(0.05), steps=200, checkpoint="fit.pkl")
     tr.values(result.params)
 
+Many fits at once (:func:`fit_population`): a population of starts (:func:`sample_starts`, Sobol points within
+each parameter's range) optimised together under ``jax.vmap`` by one compiled step; members that stay far
+behind are restarted near the best ones, and the result reports the spread of the best members::
+
+    starts = nx.fit.sample_starts(tr, 32, spread=0.5, seed=0)
+    result = nx.fit.fit_population(loss, starts, steps=200)
+    tr.values(result.params), result.spread(tr)
+
 Losses: :func:`mse` (trace mean squared error), :func:`soft_spike_count` (a differentiable spike count)
 and :func:`spike_count_loss`, and :func:`feature_loss` (mean, standard deviation and resting level of
 traces). Units: mV, ms.
@@ -28,7 +36,8 @@ import numpy as np
 from neurax._jax import jax, jnp
 from neurax.errors import NeuraxError
 
-__all__ = ["mse", "smooth", "soft_spike_count", "spike_count_loss", "feature_loss", "fit", "FitResult"]
+__all__ = ["mse", "smooth", "soft_spike_count", "spike_count_loss", "feature_loss", "fit", "FitResult",
+           "sample_starts", "fit_population", "PopulationResult", "recipe", "RecipeResult", "PASSIVE"]
 
 
 def mse(v, target, weights=None):
@@ -198,3 +207,316 @@ def _save(path, params, state, result: FitResult) -> None:
     with open(tmp, "wb") as handle:
         pickle.dump(data, handle)
     tmp.replace(path)
+
+
+# -- populations ---------------------------------------------------------------------------------------------
+
+
+def sample_starts(trainable, n: int, *, spread: float = 0.5, seed: int = 0, bounded: bool = True) -> dict:
+    """``n`` starting points (unconstrained, a leading axis of ``n``) spread over each parameter's range.
+
+    Each value is the trainable's current one times a factor drawn log-uniformly from ``[1 / (1 + spread),
+    1 + spread]`` (reversal potentials and other :class:`~neurax.params.Identity` values: plus or minus
+    ``spread * 10`` mV), on a scrambled Sobol sequence so that the starts cover the box evenly; values are
+    clipped inside :class:`~neurax.params.Bounded` and :class:`~neurax.params.LogBounded` ranges (``bounded``).
+    """
+    from scipy.stats import qmc
+
+    from neurax.params import Bounded, Identity, LogBounded
+
+    if n < 1:
+        raise NeuraxError(f"sample_starts needs n >= 1, got {n}")
+    init = trainable.init()
+    values = trainable.values(init)
+    sizes = {k: int(np.asarray(v).size) for k, v in values.items()}
+    dims = sum(sizes.values())
+    points = qmc.Sobol(d=dims, scramble=True, seed=seed).random(max(n, 2))[:n] if dims else np.zeros((n, 0))
+    out, col = {}, 0
+    for key, value in values.items():
+        value = np.asarray(value, float)
+        u = points[:, col:col + value.size].reshape((n,) + value.shape)
+        col += value.size
+        transform = trainable.transforms[key]
+        if isinstance(transform, Identity):
+            x = value + (2 * u - 1) * spread * 10.0
+        else:
+            x = value * np.exp((2 * u - 1) * np.log1p(spread))
+        if bounded and isinstance(transform, (Bounded, LogBounded)):
+            lo, hi = transform.lower, transform.upper
+            margin = (hi - lo) * 1e-6 if isinstance(transform, Bounded) else 0.0
+            x = np.clip(x, lo * (1 + 1e-6) + margin, hi * (1 - 1e-6) - margin)
+        out[key] = jnp.stack([jnp.asarray(transform.inverse(row)) for row in x])
+    return out
+
+
+@dataclass
+class PopulationResult:
+    """What :func:`fit_population` returns.
+
+    Attributes:
+        params: the best member's best parameters (unconstrained, one member).
+        members: every member's best parameters (a leading axis of members).
+        best_losses: every member's lowest loss.
+        history: the loss of every member at every step, ``(steps, members)``.
+        restarts: how many members were restarted near the best ones.
+    """
+
+    params: dict
+    members: dict
+    best_losses: np.ndarray
+    history: np.ndarray
+    restarts: int = 0
+
+    @property
+    def best_loss(self) -> float:
+        """The lowest loss of all members."""
+        return float(np.min(self.best_losses))
+
+    def best(self, k: int = 5) -> dict:
+        """The ``k`` best members' parameters (unconstrained, leading axis ``k``)."""
+        order = np.argsort(self.best_losses)[:k]
+        return jax.tree_util.tree_map(lambda x: x[order], self.members)
+
+    def spread(self, trainable, k: int = 5) -> dict:
+        """Per parameter, the relative spread (max / min - 1; for reversal potentials max - min, mV) of the
+        values of the ``k`` best members: large where the protocols do not determine a parameter.
+        """
+        from neurax.params import Identity
+
+        best = self.best(k)
+        values = jax.vmap(trainable.values)(best)
+        out = {}
+        for key, v in values.items():
+            v = np.asarray(v)
+            if isinstance(trainable.transforms[key], Identity):
+                out[key] = v.max(0) - v.min(0)
+            else:
+                out[key] = v.max(0) / v.min(0) - 1.0
+        return out
+
+
+def fit_population(loss: Callable, starts: dict, *, optimizer=None, steps: int = 100, restart_every: int = 25,
+                   restart_fraction: float = 0.25, restart_scale: float = 0.1, tol: float | None = None,
+                   seed: int = 0, progress: bool = True) -> PopulationResult:
+    """Minimise ``loss`` from every start at once: one compiled, vmapped step for the whole population.
+
+    Args:
+        loss: a function of one member's parameters returning a scalar (traceable).
+        starts: unconstrained starting points with a leading axis of members (:func:`sample_starts`).
+        optimizer: an optax ``GradientTransformation`` (default ``optax.adam(0.05)``), one state per member.
+        steps: steps for every member.
+        restart_every: every this many steps, the worst ``restart_fraction`` of the members (by their best loss,
+            and any whose loss is not finite) restart from one of the best quarter, moved by Gaussian noise of
+            ``restart_scale`` in the unconstrained parameters (0 turns restarts off).
+        restart_fraction: see ``restart_every``.
+        restart_scale: see ``restart_every``.
+        tol: stop once some member's loss falls below this value.
+        seed: for the restart noise.
+        progress: one progress line per step on stderr.
+    """
+    try:
+        import optax
+    except ImportError:  # pragma: no cover - optax missing
+        raise NeuraxError("neurax.fit needs optax: pip install 'neurax[fit]'") from None
+    optimizer = optimizer or optax.adam(0.05)
+    leaves = jax.tree_util.tree_leaves(starts)
+    if not leaves:
+        raise NeuraxError("fit_population needs at least one parameter")
+    members = int(leaves[0].shape[0])
+    params = jax.tree_util.tree_map(jnp.asarray, starts)
+    state = jax.vmap(optimizer.init)(params)
+    value_and_grad = jax.jit(jax.vmap(jax.value_and_grad(loss)))
+
+    @jax.jit
+    def update(params, state, grads):
+        def one(p, s, g):
+            g = jax.tree_util.tree_map(lambda x: jnp.where(jnp.isfinite(x), x, 0.0), g)
+            updates, s = optimizer.update(g, s, p)
+            return optax.apply_updates(p, updates), s
+
+        return jax.vmap(one)(params, state, grads)
+
+    rng = np.random.default_rng(seed)
+    best_losses = np.full(members, np.inf)
+    best = params
+    history = []
+    restarts = 0
+    start = time.perf_counter()
+    for step in range(steps):
+        values, grads = value_and_grad(params)
+        values = np.asarray(values, float)
+        history.append(values)
+        improved = np.isfinite(values) & (values < best_losses)
+        if improved.any():
+            best = _where_members(improved, params, best)
+            best_losses = np.where(improved, values, best_losses)
+        if progress:
+            rate = (time.perf_counter() - start) / (step + 1)
+            print(f"\r  fit: step {step + 1}/{steps}  best {np.min(best_losses):.6g}  median "
+                  f"{np.median(best_losses):.6g}  ({members} members, {rate:.2f} s/step)", end="", file=sys.stderr,
+                  flush=True)
+        if tol is not None and np.min(best_losses) < tol:
+            break
+        params, state = update(params, state, grads)
+        if restart_every and (step + 1) % restart_every == 0 and step + 1 < steps and members >= 4:
+            order = np.argsort(best_losses)
+            n_restart = max(1, int(round(restart_fraction * members)))
+            worst = set(order[-n_restart:].tolist()) | set(np.flatnonzero(~np.isfinite(values)).tolist())
+            worst = np.array(sorted(worst))
+            parents = order[rng.integers(0, max(1, members // 4), worst.size)]
+            mask = np.zeros(members, bool)
+            mask[worst] = True
+            source = np.arange(members)
+            source[worst] = parents
+            fresh = _moved(best, source, mask, rng, restart_scale)
+            params = _where_members(mask, fresh, params)
+            state = _where_members(mask, jax.vmap(optimizer.init)(params), state)
+            restarts += worst.size
+    if progress:
+        print(file=sys.stderr)
+    k = int(np.argmin(best_losses))
+    return PopulationResult(params=jax.tree_util.tree_map(lambda x: x[k], best), members=best,
+                            best_losses=best_losses, history=np.asarray(history), restarts=restarts)
+
+
+def _where_members(mask, a, b):
+    """Per member (leading axis), ``a`` where ``mask`` else ``b``, over two pytrees of the same structure."""
+    m = jnp.asarray(mask)
+
+    def pick(x, y):
+        if not getattr(y, "ndim", 0):
+            return y
+        return jnp.where(m.reshape((-1,) + (1,) * (y.ndim - 1)), x, y)
+
+    return jax.tree_util.tree_map(pick, a, b)
+
+
+def _moved(best, source: np.ndarray, mask: np.ndarray, rng, scale: float):
+    """Members ``source`` of ``best``, with Gaussian noise of ``scale`` added where ``mask`` (restarted members)."""
+
+    def one(b):
+        noise = mask.reshape((-1,) + (1,) * (b.ndim - 1)) * rng.normal(0.0, scale, b.shape)
+        return b[jnp.asarray(source)] + jnp.asarray(noise)
+
+    return jax.tree_util.tree_map(one, best)
+
+
+# -- the default recipe ----------------------------------------------------------------------------------------
+
+#: Parameters that shape subthreshold responses alone (fitted first, from the protocols that do not spike).
+PASSIVE = ("cm", "Ra", "pas.g", "pas.e", "hh.gl", "hh.el", "g_pas", "e_pas", "gl_hh", "el_hh")
+
+
+@dataclass
+class RecipeResult:
+    """What :func:`recipe` returns.
+
+    Attributes:
+        params: the fitted parameters (unconstrained; ``trainable.values(params)`` gives them in units).
+        loss: the final plain trace MSE over every protocol (mV^2).
+        population: the population stage's :class:`PopulationResult`.
+        stages: per stage, its name, seconds, simulations run and final best loss.
+    """
+
+    params: dict
+    loss: float
+    population: PopulationResult
+    stages: list = field(default_factory=list)
+
+
+def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, starts: int = 32, steps: int = 150,
+           polish: int = 100, spread: float = 0.5, sigma: float = 2.0, seed: int = 0, progress: bool = True,
+           **simulate_kwargs) -> RecipeResult:
+    """Fit ``trainable`` to recorded traces with neurax's default recipe.
+
+    1. **Passive** (when some protocols do not spike and some keys are passive, :data:`PASSIVE`): a population of
+       ``starts`` fits the passive keys alone to the subthreshold protocols (plain trace MSE).
+    2. **Population**: ``starts`` members, sampled ``spread`` around the start with the passive values found,
+       minimise the MSE of traces smoothed over ``sigma`` ms plus a tenth of the plain MSE for ``steps`` Adam
+       steps, the laggards restarted near the leaders (:func:`fit_population`).
+    3. **Polish**: the best member continues with L-BFGS on the plain MSE for ``polish`` steps.
+
+    Args:
+        trainable: a :class:`~neurax.params.Trainable` (bounded transforms such as
+            :class:`~neurax.params.LogBounded` keep every member physical).
+        protocols: ``[(stimuli, target), ...]``: current clamps and the recorded traces, ``(len(record), steps
+            + 1)`` in mV at every ``dt``.
+        record: the recorded locations (the same for every protocol).
+        tstop: simulated time (ms).
+        dt: time step (ms).
+        starts: population size.
+        steps: the population's Adam steps.
+        polish: L-BFGS steps from the best member.
+        spread: starts are drawn within a factor ``1 + spread`` of the start values.
+        sigma: smoothing width (ms) of the population stage.
+        seed: for the starts and restarts.
+        progress: progress lines on stderr.
+        **simulate_kwargs: passed to :func:`neurax.simulate` (``v_init``, ``celsius``, ...).
+
+    Raises:
+        NeuraxError: targets of the wrong shape or not finite.
+    """
+    import optax
+
+    from neurax.simulation import simulate
+
+    n = int(round(tstop / dt)) + 1
+    targets = []
+    for k, (_, target) in enumerate(protocols):
+        target = np.asarray(target, float)
+        if target.shape != (len(record), n):
+            raise NeuraxError(f"protocol {k}: the target has shape {target.shape}, but {len(record)} records of "
+                              f"{tstop:g} ms at dt {dt:g} give ({len(record)}, {n})")
+        if not np.all(np.isfinite(target)):
+            bad = np.argwhere(~np.isfinite(target))[0]
+            raise NeuraxError(f"protocol {k}: the target holds NaN or infinity (record {bad[0]}, sample {bad[1]}); "
+                              "cut or fill that part of the recording")
+        targets.append(jnp.asarray(target))
+    spiking = [bool(np.any((t[..., 1:] >= -20.0) & (t[..., :-1] < -20.0))) for t in targets]
+
+    def traces(params, which):
+        cell = trainable.apply(params)
+        return [simulate(cell, protocols[k][0], record, tstop=tstop, dt=dt, **simulate_kwargs).v for k in which]
+
+    def plain(params, which):
+        return sum(mse(v, targets[k]) for k, v in zip(which, traces(params, which), strict=True)) / len(which)
+
+    def smoothed(params, which):
+        out = 0.0
+        for k, v in zip(which, traces(params, which), strict=True):
+            out = out + mse(smooth(v, sigma, dt), smooth(targets[k], sigma, dt)) + 0.1 * mse(v, targets[k])
+        return out / len(which)
+
+    everything = list(range(len(protocols)))
+    quiet = [k for k in everything if not spiking[k]]
+    stages = []
+    base = trainable.init()
+    first = sample_starts(trainable, starts, spread=spread, seed=seed)
+    passive = [key for key in trainable.keys if key.split("@", 1)[0] in PASSIVE]
+    if quiet and passive and len(passive) < len(trainable.keys):
+        clock = time.perf_counter()
+        fixed = {k: v for k, v in base.items() if k not in passive}
+
+        def passive_loss(p):
+            return plain({**fixed, **p}, quiet)
+
+        stage = fit_population(passive_loss, {k: first[k] for k in passive}, steps=max(steps // 2, 1),
+                               optimizer=optax.adam(0.05), seed=seed, progress=progress)
+        stages.append({"stage": "passive", "seconds": time.perf_counter() - clock,
+                       "simulations": starts * len(stage.history) * len(quiet), "loss": stage.best_loss})
+        # the active stage's members start from the passive values found, nudged a little
+        found = stage.best(max(1, starts // 4))
+        for key in passive:
+            pick = np.arange(starts) % found[key].shape[0]
+            first[key] = found[key][pick]
+    clock = time.perf_counter()
+    population = fit_population(lambda p: smoothed(p, everything), first, steps=steps, optimizer=optax.adam(0.05),
+                                seed=seed, progress=progress)
+    stages.append({"stage": "population", "seconds": time.perf_counter() - clock,
+                   "simulations": starts * len(population.history) * len(everything), "loss": population.best_loss})
+    clock = time.perf_counter()
+    polished = fit(lambda p: plain(p, everything), population.params, optimizer=optax.lbfgs(), steps=polish,
+                   progress=progress)
+    stages.append({"stage": "polish", "seconds": time.perf_counter() - clock,
+                   "simulations": len(polished.losses) * len(everything), "loss": polished.best_loss})
+    return RecipeResult(params=polished.params, loss=polished.best_loss, population=population, stages=stages)

@@ -17,7 +17,8 @@ Keys are parameter names as :meth:`Cell.set` takes them (``cm``, ``Ra``, ``radiu
 ``MECHANISM.PARAM``), optionally followed by ``@label`` so the same parameter can be trained separately on
 different regions. Entries apply in the order given (a later one overrides an earlier one where they
 overlap). Transforms keep values valid: :class:`Log` (``exp``), :class:`Positive` (softplus),
-:class:`Bounded` (sigmoid between bounds) or :class:`Identity`; by default every parameter is :class:`Log`
+:class:`Bounded` (sigmoid between bounds), :class:`LogBounded` (sigmoid between bounds on a log scale) or
+:class:`Identity`; by default every parameter is :class:`Log`
 except reversal potentials (``e``, ``el``, ``ena``, ``ek``), which are :class:`Identity`.
 """
 
@@ -32,7 +33,7 @@ from neurax._jax import jax, jnp
 from neurax.errors import NeuraxError
 
 __all__ = ["Shared", "PerSection", "PerCompartment", "ByDistance", "Identity", "Log", "Positive", "Bounded",
-           "Trainable"]
+           "LogBounded", "Trainable"]
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,34 @@ class Bounded:
         return np.log(y) - np.log1p(-y)
 
 
+@dataclass(frozen=True)
+class LogBounded:
+    """Positive values strictly between ``lower`` and ``upper`` on a log scale: ``x = exp(a + (b - a) sigmoid(u))``
+    with ``a = log(lower)``, ``b = log(upper)``. Relative steps are alike for every parameter (as with
+    :class:`Log`), and no value can leave its physical range: a fit cannot drive a conductance to 1e-10.
+    """
+
+    lower: float
+    upper: float
+
+    def __post_init__(self) -> None:
+        if not 0 < self.lower < self.upper:
+            raise NeuraxError(f"LogBounded({self.lower}, {self.upper}) needs 0 < lower < upper")
+
+    def forward(self, u):
+        """Value from the unconstrained parameter."""
+        a, b = np.log(self.lower), np.log(self.upper)
+        return jnp.exp(a + (b - a) * jax.nn.sigmoid(u))
+
+    def inverse(self, x):
+        """Unconstrained parameter from the value (which must lie strictly inside the bounds)."""
+        x = np.asarray(x, dtype=float)
+        y = (np.log(np.maximum(x, 1e-300)) - np.log(self.lower)) / (np.log(self.upper) - np.log(self.lower))
+        if np.any((x <= 0) | (y <= 0) | (y >= 1)):
+            raise NeuraxError(f"value {x} is outside LogBounded({self.lower}, {self.upper})")
+        return np.log(y) - np.log1p(-y)
+
+
 _REVERSALS = {"e", "el", "ena", "ek"}
 
 
@@ -213,6 +242,11 @@ class Trainable:
     def keys(self) -> tuple[str, ...]:
         """The trainable parameters' names."""
         return tuple(e.key for e in self._entries)
+
+    @property
+    def transforms(self) -> dict:
+        """Each key's transform."""
+        return {e.key: e.transform for e in self._entries}
 
     @property
     def size(self) -> int:

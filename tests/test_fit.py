@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -90,3 +91,67 @@ def test_losses():
     assert float(nx.fit.mse(v, v)) == 0.0 and float(nx.fit.feature_loss(v, v)) == 0.0
     smooth = np.asarray(nx.fit.smooth(v, 2.0, 0.025))
     assert smooth.shape == v.shape and smooth.max() < 0.0
+
+
+# -- populations and the recipe --------------------------------------------------------------------------------
+
+BALL = "data/swc/ball_and_stick.swc"
+
+
+def test_log_bounded_keeps_values_inside_and_round_trips():
+    t = nx.LogBounded(1e-4, 1.0)
+    u = np.array([-50.0, -1.0, 0.0, 2.0, 50.0])
+    x = np.asarray(t.forward(jnp.asarray(u)))
+    assert np.all((x >= 1e-4) & (x <= 1.0))
+    np.testing.assert_allclose(t.inverse(x[1:4]), u[1:4], rtol=1e-9)
+    with pytest.raises(nx.NeuraxError, match="outside"):
+        t.inverse(2.0)
+    with pytest.raises(nx.NeuraxError, match="lower < upper"):
+        nx.LogBounded(1.0, 0.5)
+
+
+def passive_problem():
+    cell = nx.Cell(nx.load(BALL), 3, Ra=100.0).insert(nx.Pas(g=1e-4, e=-65.0))
+    truth = cell.set("pas.g", 2e-4).set("cm", 1.5)
+    stim = [nx.IClamp("soma[0](0.5)", 2.0, 10.0, 0.05)]
+    target = nx.simulate(truth, stim, ["soma[0](0.5)"], tstop=20.0).v
+    tr = cell.trainable({"pas.g": "all", "cm": "all"},
+                        {"pas.g": nx.LogBounded(1e-6, 1e-2), "cm": nx.LogBounded(0.2, 5.0)})
+    return cell, tr, stim, target
+
+
+def test_starts_cover_the_range_and_stay_in_bounds():
+    _, tr, _, _ = passive_problem()
+    starts = nx.fit.sample_starts(tr, 16, spread=0.5, seed=3)
+    values = jax.vmap(tr.values)(starts)
+    g = np.asarray(values["pas.g"]).ravel()
+    assert g.shape == (16,) and np.all((g >= 1e-4 / 1.5 - 1e-12) & (g <= 1e-4 * 1.5 + 1e-12))
+    assert g.max() / g.min() > 1.8  # spread over the box, not clustered
+    wide = nx.fit.sample_starts(tr, 4, spread=100.0, seed=3)  # clipped inside the LogBounded ranges
+    assert np.all(np.asarray(jax.vmap(tr.values)(wide)["cm"]) < 5.0)
+
+
+def test_population_finds_both_passive_parameters():
+    _, tr, stim, target = passive_problem()
+
+    def loss(p):
+        return nx.fit.mse(nx.simulate(tr.apply(p), stim, ["soma[0](0.5)"], tstop=20.0).v, target)
+
+    result = nx.fit.fit_population(loss, nx.fit.sample_starts(tr, 8, spread=0.5, seed=0), steps=60,
+                                   optimizer=optax.adam(0.1), restart_every=20, progress=False)
+    values = tr.values(result.params)
+    assert abs(float(values["pas.g"][0]) / 2e-4 - 1) < 0.02 and abs(float(values["cm"][0]) / 1.5 - 1) < 0.02
+    assert result.history.shape == (60, 8) and result.restarts > 0
+    assert result.best_loss <= result.history[0].min()
+    spread = result.spread(tr, k=3)
+    assert set(spread) == {"pas.g", "cm"}
+
+
+def test_recipe_refuses_bad_targets():
+    _, tr, stim, target = passive_problem()
+    with pytest.raises(nx.NeuraxError, match="shape"):
+        nx.fit.recipe(tr, [(stim, target[:, :-5])], record=["soma[0](0.5)"], tstop=20.0)
+    bad = np.asarray(target).copy()
+    bad[0, 17] = np.nan
+    with pytest.raises(nx.NeuraxError, match="NaN"):
+        nx.fit.recipe(tr, [(stim, bad)], record=["soma[0](0.5)"], tstop=20.0)
