@@ -100,7 +100,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def __getattr__(name: str):
-    if name in ("fit", "channels"):  # the fitting module; the channel library
+    if name in ("fit", "channels", "features"):  # fitting; the channel library; trace features
         return importlib.import_module(f"neurax.{name}")
     module = _EXPORTS.get(name)
     if module is None:
