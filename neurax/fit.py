@@ -424,9 +424,9 @@ class RecipeResult:
     stages: list = field(default_factory=list)
 
 
-def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, starts: int = 32, steps: int = 150,
-           polish: int = 100, spread: float = 0.5, sigma: float = 2.0, seed: int = 0, progress: bool = True,
-           **simulate_kwargs) -> RecipeResult:
+def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, sample_every: int = 1,
+           starts: int = 32, steps: int = 150, polish: int = 100, spread: float = 0.5, sigma: float = 2.0,
+           seed: int = 0, progress: bool = True, **simulate_kwargs) -> RecipeResult:
     """Fit ``trainable`` to recorded traces with neurax's default recipe.
 
     1. **Passive** (when some protocols do not spike and some keys are passive, :data:`PASSIVE`): a population of
@@ -439,11 +439,12 @@ def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, sta
     Args:
         trainable: a :class:`~neurax.params.Trainable` (bounded transforms such as
             :class:`~neurax.params.LogBounded` keep every member physical).
-        protocols: ``[(stimuli, target), ...]``: current clamps and the recorded traces, ``(len(record), steps
-            + 1)`` in mV at every ``dt``.
+        protocols: ``[(stimuli, target), ...]``: current clamps and the recorded traces, ``(len(record), samples)``
+            in mV, one sample every ``sample_every`` steps from t = 0.
         record: the recorded locations (the same for every protocol).
         tstop: simulated time (ms).
         dt: time step (ms).
+        sample_every: the targets hold every this-many-th step's voltage.
         starts: population size.
         steps: the population's Adam steps.
         polish: L-BFGS steps from the best member.
@@ -460,13 +461,13 @@ def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, sta
 
     from neurax.simulation import simulate
 
-    n = int(round(tstop / dt)) + 1
+    n = len(range(0, int(round(tstop / dt)) + 1, sample_every))
     targets = []
     for k, (_, target) in enumerate(protocols):
         target = np.asarray(target, float)
         if target.shape != (len(record), n):
             raise NeuraxError(f"protocol {k}: the target has shape {target.shape}, but {len(record)} records of "
-                              f"{tstop:g} ms at dt {dt:g} give ({len(record)}, {n})")
+                              f"{tstop:g} ms at dt {dt:g}, every {sample_every} step(s), give ({len(record)}, {n})")
         if not np.all(np.isfinite(target)):
             bad = np.argwhere(~np.isfinite(target))[0]
             raise NeuraxError(f"protocol {k}: the target holds NaN or infinity (record {bad[0]}, sample {bad[1]}); "
@@ -476,7 +477,8 @@ def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, sta
 
     def traces(params, which):
         cell = trainable.apply(params)
-        return [simulate(cell, protocols[k][0], record, tstop=tstop, dt=dt, **simulate_kwargs).v for k in which]
+        return [simulate(cell, protocols[k][0], record, tstop=tstop, dt=dt, **simulate_kwargs).v[..., ::sample_every]
+                for k in which]
 
     def plain(params, which):
         return sum(mse(v, targets[k]) for k, v in zip(which, traces(params, which), strict=True)) / len(which)
@@ -484,7 +486,8 @@ def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, sta
     def smoothed(params, which):
         out = 0.0
         for k, v in zip(which, traces(params, which), strict=True):
-            out = out + mse(smooth(v, sigma, dt), smooth(targets[k], sigma, dt)) + 0.1 * mse(v, targets[k])
+            out = out + mse(smooth(v, sigma, dt * sample_every), smooth(targets[k], sigma, dt * sample_every)) \
+                + 0.1 * mse(v, targets[k])
         return out / len(which)
 
     everything = list(range(len(protocols)))
