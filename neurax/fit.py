@@ -37,7 +37,7 @@ from neurax._jax import jax, jnp
 from neurax.errors import NeuraxError
 
 __all__ = ["mse", "smooth", "soft_spike_count", "spike_count_loss", "feature_loss", "fit", "FitResult",
-           "sample_starts", "fit_population", "PopulationResult", "recipe", "RecipeResult", "PASSIVE"]
+           "sample_starts", "fit_population", "PopulationResult", "recipe", "RecipeResult", "PASSIVE", "evolve"]
 
 
 def mse(v, target, weights=None):
@@ -523,3 +523,46 @@ def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, sam
     stages.append({"stage": "polish", "seconds": time.perf_counter() - clock,
                    "simulations": len(polished.losses) * len(everything), "loss": polished.best_loss})
     return RecipeResult(params=polished.params, loss=polished.best_loss, population=population, stages=stages)
+
+
+# -- a gradient-free baseline ------------------------------------------------------------------------------------
+
+
+def evolve(loss: Callable, start: dict, *, generations: int = 100, population: int = 16, sigma: float = 0.3,
+           seed: int = 0) -> tuple[dict, np.ndarray]:
+    """A (mu/mu_w, lambda) evolution strategy with cumulative step-size adaptation, in the unconstrained
+    coordinates of ``start`` (the gradient-free way BluePyOpt users fit, in its simplest form).
+
+    Each generation evaluates ``population`` candidates at once (``jax.vmap`` of ``loss``, no gradients).
+    Returns the best parameters found and the best loss after each generation.
+    """
+    from jax.flatten_util import ravel_pytree
+
+    flat, unravel = ravel_pytree(start)
+    dim = flat.size
+    mu = population // 2
+    weights = np.log(mu + 0.5) - np.log(np.arange(1, mu + 1))
+    weights /= weights.sum()
+    mu_eff = 1.0 / np.sum(weights ** 2)
+    c_sigma = (mu_eff + 2) / (dim + mu_eff + 5)
+    d_sigma = 1 + 2 * max(0.0, np.sqrt((mu_eff - 1) / (dim + 1)) - 1) + c_sigma
+    chi = np.sqrt(dim) * (1 - 1 / (4 * dim) + 1 / (21 * dim ** 2))
+    evaluate = jax.jit(jax.vmap(lambda x: loss(unravel(x))))
+    rng = np.random.default_rng(seed)
+    mean = np.asarray(flat, float)
+    path = np.zeros(dim)
+    best, best_loss, history = mean.copy(), np.inf, []
+    for _ in range(generations):
+        z = rng.standard_normal((population, dim))
+        x = mean + sigma * z
+        values = np.asarray(evaluate(jnp.asarray(x)), float)
+        values = np.where(np.isfinite(values), values, np.inf)
+        order = np.argsort(values)
+        if values[order[0]] < best_loss:
+            best_loss, best = float(values[order[0]]), x[order[0]].copy()
+        history.append(best_loss)
+        step = weights @ z[order[:mu]]
+        mean = mean + sigma * step
+        path = (1 - c_sigma) * path + np.sqrt(c_sigma * (2 - c_sigma) * mu_eff) * step
+        sigma *= float(np.exp((c_sigma / d_sigma) * (np.linalg.norm(path) / chi - 1)))
+    return unravel(jnp.asarray(best)), np.asarray(history)

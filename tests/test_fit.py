@@ -155,3 +155,10 @@ def test_recipe_refuses_bad_targets():
     bad[0, 17] = np.nan
     with pytest.raises(nx.NeuraxError, match="NaN"):
         nx.fit.recipe(tr, [(stim, bad)], record=["soma[0](0.5)"], tstop=20.0)
+
+
+def test_evolution_strategy_finds_a_quadratic_minimum():
+    best, history = nx.fit.evolve(lambda p: jnp.sum((p["a"] - 3.0) ** 2) + (p["b"] + 1.0) ** 2,
+                                  {"a": jnp.zeros(3), "b": jnp.zeros(())}, generations=80, population=12)
+    np.testing.assert_allclose(best["a"], 3.0, atol=1e-3)
+    assert abs(float(best["b"]) + 1.0) < 1e-3 and np.all(np.diff(history) <= 0)

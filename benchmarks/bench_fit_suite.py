@@ -1,0 +1,226 @@
+"""The fitting benchmark suite: neurax's default recipe on NEURON-made targets of real reconstructions.
+
+Each problem (``tests/reference_neuron/fit_suite/``, made by ``tests/reference_neuron/generate_fit_suite.py``) is a
+model described completely by its metadata, the parameters to fit with their true values and physical bounds, and
+NEURON's recordings of several protocols (some with noise). For each problem this script, with the public API
+only:
+
+1. builds the cell from the metadata (:func:`build_cell`);
+2. draws a start 50% off the truth (each value times a log-uniform factor in [1/1.5, 1.5]; reversal potentials
+   plus or minus 15 mV), seeded;
+3. runs ``nx.fit.recipe`` (passive stage, a population of ``--starts`` members for ``--steps`` Adam steps, an
+   L-BFGS polish of ``--polish`` steps) with every parameter on a bounded scale (``nx.LogBounded`` or
+   ``nx.Bounded`` within the problem's physical bounds);
+4. scores it: noise-free problems succeed when every parameter is within 1% of the truth; noisy ones when the
+   fitted model's traces are within the noise (RMS of fitted minus noise-free target <= sigma / 2).
+
+Usage::
+
+    python benchmarks/bench_fit_suite.py [--only SUBSTRING ...] [--starts 32] [--steps 150] [--polish 100]
+                                         [--seed 0] [--json OUT.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+
+import neurax as nx  # noqa: E402
+from tests.reference_neuron.fit_suite_refs import load_problem, problem_names  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)
+
+
+def _on(on):
+    return on if isinstance(on, str) else list(on)
+
+
+def _profile(profile: dict):
+    """The function of path distance (um) a profile entry describes."""
+    g0, length = profile["g0"], profile["length"]
+    if profile["kind"] == "exp":
+        return lambda d: g0 * np.exp(d / length)
+    return lambda d: g0 * (1.0 + d / length)
+
+
+def build_cell(model: dict) -> nx.Cell:
+    """The cell a problem's ``model`` describes (see ``generate_fit_suite.py``), at its true values."""
+    morph = nx.load(str(REPO / model["morphology"]))
+    ra = {s.name: model["Ra"] for s in morph}
+    cm = {s.name: model["cm"] for s in morph}
+    probe = nx.Cell(morph, 1)
+    for entry in model.get("section_params", []):
+        for k in probe.sections(_on(entry["on"])):
+            (ra if entry["name"] == "Ra" else cm)[morph[int(k)].name] = entry["value"]
+    cell = nx.Cell(morph, 1, Ra=ra, cm=cm, nseg_overrides=model["nseg"])
+    for entry in model["mechanisms"]:
+        cls = {"hh": nx.HH, "pas": nx.Pas}.get(entry["name"]) or getattr(nx.channels, entry["name"])
+        plain = {k: v for k, v in entry["params"].items() if not isinstance(v, dict)}
+        cell = cell.insert(cls(**plain), on=_on(entry["on"]))
+        for k, v in entry["params"].items():
+            if isinstance(v, dict):
+                cell = cell.set(f"{entry['name']}.{k}", _profile(v), on=_on(entry["on"]))
+    for entry in model.get("ions", []):
+        cell = cell.set(entry["name"], entry["value"], on=_on(entry["on"]))
+    return cell
+
+
+def _transform(entry: dict):
+    lo, hi = entry["bounds"]
+    return nx.LogBounded(lo, hi) if entry["scale"] == "log" else nx.Bounded(lo, hi)
+
+
+def start_values(meta: dict, seed: int) -> dict:
+    """A start 50% off the truth (log-uniform factor in [1/1.5, 1.5]; mV values +-15 mV), inside the bounds."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for entry in meta["fit"]:
+        lo, hi = entry["bounds"]
+        true = entry["true"]
+        value = true + rng.uniform(-15, 15) if entry["unit"] == "mV" else true * math.exp(rng.uniform(-1, 1) *
+                                                                                        math.log(1.5))
+        margin = (hi - lo) * 1e-3
+        out[entry["key"]] = float(min(max(value, lo + margin), hi - margin))
+    return out
+
+
+def trainable_for(cell: nx.Cell, meta: dict, start: dict):
+    """The Trainable of a problem's ``fit`` list, starting at ``start``; and a function giving each fit key's
+    value from the trainable's values.
+    """
+    model = meta["model"]
+    spec, transforms, getters, profiles = {}, {}, {}, {}
+    for entry in meta["fit"]:
+        if entry["field"] is None:
+            key = entry["key"]
+            spec[key] = nx.Shared(_on(entry["region"]))
+            transforms[key] = _transform(entry)
+            getters[key] = partial(_plain_value, key)
+            cell = cell.set(entry["name"], start[key], on=_on(entry["region"]))
+        else:  # a profile parameter: one ByDistance per profile, on log g0 and log length
+            mech_index = entry["path"][1]
+            param = entry["path"][3]
+            profiles.setdefault((mech_index, param), []).append(entry)
+    for (mech_index, param), entries in profiles.items():
+        mech = model["mechanisms"][mech_index]
+        profile = dict(mech["params"][param])
+        for entry in entries:
+            profile[entry["field"]] = start[entry["key"]]
+        fields = [e["field"] for e in entries]
+        fixed = {f: profile[f] for f in ("g0", "length") if f not in fields}
+        kind = profile["kind"]
+
+        def fn(d, theta, fields=tuple(fields), fixed=fixed, kind=kind):
+            values = {**fixed, **{f: jnp.exp(theta[i]) for i, f in enumerate(fields)}}
+            if kind == "exp":
+                return values["g0"] * jnp.exp(d / values["length"])
+            return values["g0"] * (1.0 + d / values["length"])
+
+        key = f"{mech['name']}.{param}@profile{mech_index}"
+        spec[key] = nx.ByDistance(_on(mech["on"]), fn, init=[math.log(profile[f]) for f in fields])
+        for i, entry in enumerate(entries):
+            getters[entry["key"]] = partial(_profile_value, key, i)
+    tr = cell.trainable(spec, transforms)
+    return tr, lambda params: {k: g(tr.values(params)) for k, g in getters.items()}
+
+
+def _plain_value(key: str, values: dict) -> float:
+    return float(np.asarray(values[key]).ravel()[0])
+
+
+def _profile_value(key: str, i: int, values: dict) -> float:
+    return float(math.exp(np.asarray(values[key]).ravel()[i]))
+
+
+def protocols_of(meta: dict, v_target: np.ndarray) -> list:
+    """``[(stimuli, target), ...]`` for the recipe."""
+    out = []
+    for k, prot in enumerate(meta["protocols"]):
+        stimuli = [nx.IClamp(f"{c['section']}({c['x']})", c["delay"], c["dur"], c["amp"]) for c in prot["iclamp"]]
+        out.append((stimuli, v_target[k]))
+    return out
+
+
+def score(meta: dict, fitted: dict, rms: float | None) -> tuple[bool, float]:
+    """Success and the worst relative error over the parameters (or the RMS test for noisy problems)."""
+    worst = max(abs(fitted[e["key"]] / e["true"] - 1.0) for e in meta["fit"])
+    if meta["noise"] is None:
+        return worst <= 0.01, worst
+    return rms is not None and rms <= meta["noise"]["sigma"] / 2, worst
+
+
+def run_problem(name: str, args) -> dict:
+    t, v, meta, v_clean = load_problem(name)
+    model = meta["model"]
+    cell = build_cell(model)
+    start = start_values(meta, args.seed)
+    tr, fitted_of = trainable_for(cell, meta, start)
+    protocols = protocols_of(meta, v)
+    every = meta["sampling"]["sample_every"]
+    settings = {"v_init": model["v_init"], "celsius": model["celsius"]}
+    clock = time.perf_counter()
+    result = nx.fit.recipe(tr, protocols, record=meta["record"], tstop=model["tstop"], dt=model["dt"],
+                           sample_every=every, starts=args.starts, steps=args.steps, polish=args.polish,
+                           seed=args.seed, progress=False, **settings)
+    seconds = time.perf_counter() - clock
+    fitted = fitted_of(result.params)
+    final = tr.apply(result.params)
+    rms = float(np.sqrt(np.mean([
+        (np.asarray(nx.simulate(final, stim, meta["record"], tstop=model["tstop"], dt=model["dt"], **settings).v)
+         [..., ::every] - v_clean[k]) ** 2 for k, (stim, _) in enumerate(protocols)])))
+    ok, worst = score(meta, fitted, rms)
+    row = {"problem": name, "compartments": model["ncompartments"], "parameters": len(meta["fit"]),
+           "protocols": len(protocols), "noise": meta["noise"]["sigma"] if meta["noise"] else 0.0,
+           "success": bool(ok), "worst_relative_error": worst, "rms_vs_clean_mV": rms, "seconds": seconds,
+           "simulations": int(sum(s["simulations"] for s in result.stages)), "loss": result.loss,
+           "stages": result.stages, "fitted": fitted, "true": {e["key"]: e["true"] for e in meta["fit"]},
+           "spread": {k: np.asarray(v).tolist() for k, v in result.population.spread(tr).items()}}
+    print(f"{name:<28} {model['ncompartments']:>6} {len(meta['fit']):>3} {len(protocols):>3} "
+          f"{row['noise']:>5.2f} {'yes' if ok else 'no':>4} {worst:>9.2e} {rms:>8.3f} {seconds:>8.1f} "
+          f"{row['simulations']:>7}", flush=True)
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="*", help="problems whose name contains one of these")
+    parser.add_argument("--starts", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=150)
+    parser.add_argument("--polish", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    names = [n for n in problem_names() if not args.only or any(s in n for s in args.only)]
+    if not names:
+        print("no problems (run tests/reference_neuron/generate_fit_suite.py)", file=sys.stderr)
+        return 1
+    print(f"recipe: {args.starts} starts x {args.steps} Adam steps, then {args.polish} L-BFGS steps; seed "
+          f"{args.seed}; starts 50% off the truth")
+    print(f"{'problem':<28} {'comp':>6} {'par':>3} {'pro':>3} {'noise':>5} {'ok':>4} {'worst err':>9} "
+          f"{'rms mV':>8} {'s':>8} {'sims':>7}")
+    rows = [run_problem(n, args) for n in names]
+    clean = [r for r in rows if r["noise"] == 0]
+    print(f"success: {sum(r['success'] for r in rows)}/{len(rows)} "
+          f"(noise-free {sum(r['success'] for r in clean)}/{len(clean)}); "
+          f"total {sum(r['seconds'] for r in rows):.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps({"args": vars(args) | {"json": str(args.json)}, "rows": rows}, indent=1,
+                                        default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
