@@ -14,10 +14,15 @@ only:
 4. scores it: noise-free problems succeed when every parameter is within 1% of the truth; noisy ones when the
    fitted model's traces are within the noise (RMS of fitted minus noise-free target <= sigma / 2).
 
+``--es`` also runs a gradient-free baseline from the same start with the same number of simulations: a (mu/mu_w,
+lambda) evolution strategy (``nx.fit.evolve``, 16 candidates per generation) on the plain trace MSE in the same
+bounded coordinates, scored the same way (what BluePyOpt users run, in its simplest form). A gradient counts as
+one simulation here, though it costs about three.
+
 Usage::
 
     python benchmarks/bench_fit_suite.py [--only SUBSTRING ...] [--starts 32] [--steps 150] [--polish 100]
-                                         [--seed 0] [--json OUT.json]
+                                         [--seed 0] [--es] [--json OUT.json]
 """
 
 from __future__ import annotations
@@ -182,16 +187,52 @@ def run_problem(name: str, args) -> dict:
         (np.asarray(nx.simulate(final, stim, meta["record"], tstop=model["tstop"], dt=model["dt"], **settings).v)
          [..., ::every] - v_clean[k]) ** 2 for k, (stim, _) in enumerate(protocols)])))
     ok, worst = score(meta, fitted, rms)
+    es = None
+    if args.es:
+        es = run_es(tr, fitted_of, meta, protocols, settings, v_clean, int(sum(st["simulations"]
+                                                                                for st in result.stages)))
     row = {"problem": name, "compartments": model["ncompartments"], "parameters": len(meta["fit"]),
            "protocols": len(protocols), "noise": meta["noise"]["sigma"] if meta["noise"] else 0.0,
            "success": bool(ok), "worst_relative_error": worst, "rms_vs_clean_mV": rms, "seconds": seconds,
            "simulations": int(sum(s["simulations"] for s in result.stages)), "loss": result.loss,
            "stages": result.stages, "fitted": fitted, "true": {e["key"]: e["true"] for e in meta["fit"]},
-           "spread": {k: np.asarray(v).tolist() for k, v in result.population.spread(tr).items()}}
+           "spread": {k: np.asarray(v).tolist() for k, v in result.population.spread(tr).items()}, "es": es}
     print(f"{name:<28} {model['ncompartments']:>6} {len(meta['fit']):>3} {len(protocols):>3} "
           f"{row['noise']:>5.2f} {'yes' if ok else 'no':>4} {worst:>9.2e} {rms:>8.3f} {seconds:>8.1f} "
           f"{row['simulations']:>7}", flush=True)
+    if es is not None:
+        print(f"{'  ES, same simulations':<28} {'':>6} {'':>3} {'':>3} {'':>5} {'yes' if es['success'] else 'no':>4} "
+              f"{es['worst_relative_error']:>9.2e} {es['rms_vs_clean_mV']:>8.3f} {es['seconds']:>8.1f} "
+              f"{es['simulations']:>7}", flush=True)
     return row
+
+
+def run_es(tr, fitted_of, meta: dict, protocols: list, settings: dict, v_clean: np.ndarray, budget: int) -> dict:
+    """The evolution strategy from the trainable's start with ``budget`` simulations, scored like the recipe."""
+    model = meta["model"]
+    every = meta["sampling"]["sample_every"]
+    targets = [jnp.asarray(target) for _, target in protocols]
+
+    def loss(params):
+        cell = tr.apply(params)
+        return sum(nx.fit.mse(nx.simulate(cell, stim, meta["record"], tstop=model["tstop"], dt=model["dt"],
+                                          **settings).v[..., ::every], targets[k])
+                   for k, (stim, _) in enumerate(protocols)) / len(protocols)
+
+    population = 16
+    generations = max(1, budget // (population * len(protocols)))
+    clock = time.perf_counter()
+    best, history = nx.fit.evolve(loss, tr.init(), generations=generations, population=population, seed=0)
+    seconds = time.perf_counter() - clock
+    fitted = fitted_of(best)
+    final = tr.apply(best)
+    rms = float(np.sqrt(np.mean([
+        (np.asarray(nx.simulate(final, stim, meta["record"], tstop=model["tstop"], dt=model["dt"], **settings).v)
+         [..., ::every] - v_clean[k]) ** 2 for k, (stim, _) in enumerate(protocols)])))
+    ok, worst = score(meta, fitted, rms)
+    return {"success": bool(ok), "worst_relative_error": worst, "rms_vs_clean_mV": rms, "seconds": seconds,
+            "simulations": generations * population * len(protocols), "loss": float(history[-1]),
+            "fitted": fitted}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=150)
     parser.add_argument("--polish", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--es", action="store_true", help="also run the evolution strategy with the same budget")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     names = [n for n in problem_names() if not args.only or any(s in n for s in args.only)]

@@ -243,8 +243,10 @@ def sample_starts(trainable, n: int, *, spread: float = 0.5, seed: int = 0, boun
             x = value * np.exp((2 * u - 1) * np.log1p(spread))
         if bounded and isinstance(transform, (Bounded, LogBounded)):
             lo, hi = transform.lower, transform.upper
-            margin = (hi - lo) * 1e-6 if isinstance(transform, Bounded) else 0.0
-            x = np.clip(x, lo * (1 + 1e-6) + margin, hi * (1 - 1e-6) - margin)
+            if isinstance(transform, Bounded):
+                x = np.clip(x, lo + (hi - lo) * 1e-6, hi - (hi - lo) * 1e-6)
+            else:
+                x = np.clip(x, lo * (1 + 1e-6), hi * (1 - 1e-6))
         out[key] = jnp.stack([jnp.asarray(transform.inverse(row)) for row in x])
     return out
 
