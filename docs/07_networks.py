@@ -11,7 +11,7 @@ The task: the output fires 3 spikes for A and none for B. The spike counts are e
 network's spike record ``sol.spikes``); ``surrogate=`` gives each threshold crossing a sigmoid derivative, so
 ``jax.grad`` of the counts reaches every weight, through the hidden cells' spikes too.
 
-Run: python docs/07_networks.py   (about 40 s; writes ring_raster.png)
+Run: python docs/07_networks.py   (about 40 s; writes tutorial-07-ring.png)
 """
 
 import time
@@ -42,8 +42,8 @@ for name, times in spikes.items():
 try:
     from neurax.plot import plot_raster
 
-    plot_raster(spikes, sol.t, sol, "ring_raster.png", title="a ring of 10 cells")
-    print("wrote ring_raster.png")
+    plot_raster(spikes, sol.t, sol, "tutorial-07-ring.png", title="a ring of 10 cells")
+    print("wrote tutorial-07-ring.png")
 except ImportError:
     print("(no figure: pip install 'neurax[plot]' for matplotlib)")
 

@@ -37,7 +37,8 @@ from neurax._jax import jax, jnp
 from neurax.errors import NeuraxError
 
 __all__ = ["mse", "smooth", "soft_spike_count", "spike_count_loss", "feature_loss", "fit", "FitResult",
-           "sample_starts", "fit_population", "PopulationResult", "recipe", "RecipeResult", "PASSIVE", "evolve"]
+           "sample_starts", "fit_population", "PopulationResult", "recipe", "RecipeResult", "PASSIVE", "evolve",
+           "report"]
 
 
 def mse(v, target, weights=None):
@@ -568,3 +569,85 @@ def evolve(loss: Callable, start: dict, *, generations: int = 100, population: i
         path = (1 - c_sigma) * path + np.sqrt(c_sigma * (2 - c_sigma) * mu_eff) * step
         sigma *= float(np.exp((c_sigma / d_sigma) * (np.linalg.norm(path) / chi - 1)))
     return unravel(jnp.asarray(best)), np.asarray(history)
+
+
+# -- diagnostics --------------------------------------------------------------------------------------------------
+
+#: A parameter whose values over the best members differ by more than this (relative; mV for reversal
+#: potentials) is reported as not identifiable from the protocols.
+SPREAD_WARNING = 0.1
+
+
+def report(result: RecipeResult, trainable, protocols, *, record, tstop: float, dt: float = 0.025,
+           sample_every: int = 1, png: str | None = None, true: dict | None = None, best: int = 5,
+           **simulate_kwargs) -> str:
+    """A fit's report: the stages, every parameter with its spread over the ``best`` members of the population
+    (and its true value when ``true`` gives it), warnings for parameters the protocols leave undetermined, and
+    (``png``) a figure of the loss history of every member and the fitted against the target traces.
+
+    Returns the text (also what the figure's caption says).
+    """
+    from neurax.params import Identity
+    from neurax.simulation import simulate
+
+    lines = [f"fit: final trace MSE {result.loss:.4g} mV^2"]
+    for stage in result.stages:
+        lines.append(f"  stage {stage['stage']:<10} {stage['seconds']:8.1f} s  {stage['simulations']:7d} simulations  "
+                     f"best loss {stage['loss']:.4g}")
+    values = trainable.values(result.params)
+    losses = np.sort(result.population.best_losses)
+    comparable = int(np.sum(losses[:best] <= 2.0 * losses[0] + 1e-12))  # members that fit about as well
+    spread = result.population.spread(trainable, k=max(comparable, 1))
+    if comparable >= 2:
+        lines.append(f"parameters (spread over the {comparable} population members within 2x of the best loss, "
+                     f"{losses[0]:.3g} .. {losses[comparable - 1]:.3g}):")
+    else:
+        lines.append("parameters (one population member stood out, so no spread can be judged: run more starts "
+                     "or steps to see whether the protocols determine every parameter):")
+    undetermined = []
+    for key, value in values.items():
+        value = np.asarray(value).ravel()
+        sp = np.asarray(spread[key]).ravel()
+        linear = isinstance(trainable.transforms[key], Identity)
+        text = ", ".join(f"{x:.6g}" for x in value[:4]) + (" ..." if value.size > 4 else "")
+        unit = " mV" if linear else ""
+        extra = ""
+        if true is not None and key in true:
+            t = np.asarray(true[key], float).ravel()
+            extra = f"  true {', '.join(f'{x:.6g}' for x in t[:4])}"
+        shown = f"  spread {np.max(sp):.3g}{unit if linear else ' (relative)'}" if comparable >= 2 else ""
+        lines.append(f"  {key:<24} {text}{shown}{extra}")
+        if comparable >= 2 and np.max(sp) > (SPREAD_WARNING * 10 if linear else SPREAD_WARNING):
+            undetermined.append(key)
+    if undetermined:
+        lines.append(f"warning: {', '.join(undetermined)} differ by more than {SPREAD_WARNING:.0%} among members that "
+                     "fit about as well: the protocols may not determine them (add a protocol that depends on them, "
+                     "or fix them)")
+    text = "\n".join(lines)
+    if png is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        cell = trainable.apply(result.params)
+        fig, axes = plt.subplots(1 + len(protocols), 1, figsize=(9, 2.6 * (1 + len(protocols))))
+        axes = np.atleast_1d(axes)
+        axes[0].semilogy(np.asarray(result.population.history), lw=0.6)
+        axes[0].set_xlabel("population step")
+        axes[0].set_ylabel("loss (each member)")
+        for k, (stimuli, target) in enumerate(protocols):
+            v = np.asarray(simulate(cell, stimuli, record, tstop=tstop, dt=dt, **simulate_kwargs).v)
+            v = v[..., ::sample_every]
+            t = np.arange(v.shape[-1]) * dt * sample_every
+            for j, name in enumerate(record):
+                axes[k + 1].plot(t, np.asarray(target)[j], color="0.6", lw=1.5, label=f"target {name}" if k == 0
+                                 else None)
+                axes[k + 1].plot(t, v[j], lw=0.8, label=f"fitted {name}" if k == 0 else None)
+            axes[k + 1].set_ylabel(f"protocol {k}\nv (mV)")
+        axes[-1].set_xlabel("t (ms)")
+        axes[1].legend(fontsize=7, loc="upper right")
+        fig.tight_layout()
+        fig.savefig(png, dpi=110)
+        plt.close(fig)
+    return text

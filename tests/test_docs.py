@@ -35,6 +35,13 @@ def test_tutorial_runs(script: Path, tmp_path):
         for line in fitted:  # every fitted value within 1% of NEURON's
             value, true = (float(part.split()[-1]) for part in line.split(",")[-2:])
             assert abs(value / true - 1) < 0.01, line
+    if script.stem.startswith("08"):  # the recipe recovers NEURON's six values; the report was written
+        fitted = [line for line in proc.stdout.splitlines() if "fitted, NEURON's" in line]
+        assert len(fitted) == 6
+        for line in fitted:
+            value, true = (float(part) for part in line.split(":")[-1].split(","))
+            assert abs(value / true - 1) < 0.01, line
+        assert "stage polish" in proc.stdout and "wrote tutorial-08-fit.png" in proc.stdout
     if script.stem.startswith("07"):  # the ring: every cell fires, each after the one before it
         lines = [line for line in proc.stdout.splitlines() if line.startswith("  cell[")]
         first = [float(line.split(":")[1].split(",")[0]) for line in lines]

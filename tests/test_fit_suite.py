@@ -1,0 +1,130 @@
+"""The fitting benchmark suite's NEURON targets (tests/reference_neuron/fit_suite): complete, consistent, small."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.reference_neuron.fit_suite_refs import SUITE_DIR, load_problem, problem_files, problem_names
+
+REPO = Path(__file__).resolve().parents[1]
+GENERATOR = REPO / "tests" / "reference_neuron" / "generate_fit_suite.py"
+LISTS = {"all", "somatic", "axonal", "basal", "apical"}
+
+
+def at(model: dict, path: list):
+    value = model
+    for key in path:
+        value = value[key]
+    return value
+
+
+def test_the_suite_has_twelve_problems_on_eight_real_cells_within_five_megabytes():
+    metas = [load_problem(name).meta for name in problem_names()]
+    assert len(metas) >= 12
+    assert len({m["model"]["morphology"] for m in metas}) == 8  # every real reconstruction that can be simulated
+    assert sum(p.stat().st_size for p in problem_files()) < 5e6
+    assert sum(m["model"]["mods"] != [] for m in metas) >= 3
+    assert sum(m["noise"] is not None for m in metas) >= 4
+    assert sum(any(e["field"] is not None for e in m["fit"]) for m in metas) >= 2
+
+
+@pytest.mark.parametrize("name", problem_names())
+def test_problem_meta_describes_the_model_completely(name):
+    t, v, meta, v_clean = load_problem(name)
+    model = meta["model"]
+    morphology = REPO / model["morphology"]
+    assert hashlib.sha256(morphology.read_bytes()).hexdigest() == model["morphology_sha256"]
+    assert sum(model["nseg"].values()) == model["ncompartments"]
+    assert 6 <= len(meta["fit"]) <= 20
+    for entry in meta["fit"]:
+        lo, hi = entry["bounds"]
+        assert at(model, entry["path"]) == entry["true"], entry["key"]
+        middle = np.sqrt(lo * hi) if entry["scale"] == "log" else (lo + hi) / 2
+        assert lo < entry["true"] < hi and entry["true"] != pytest.approx(middle, rel=1e-3), entry["key"]
+    for entry in model["mechanisms"] + model["ions"] + model["section_params"]:
+        regions = [entry["on"]] if isinstance(entry["on"], str) else entry["on"]
+        assert set(regions) <= LISTS
+    assert len(meta["protocols"]) >= 2
+    assert v.shape == v_clean.shape == (len(meta["protocols"]), len(meta["record"]), t.size)
+    assert np.all(np.isfinite(v))
+    assert t[1] - t[0] == pytest.approx(meta["sampling"]["sample_dt"])
+    if meta["noise"] is None:
+        assert v is v_clean
+    else:
+        residual = v - v_clean
+        assert np.std(residual) == pytest.approx(meta["noise"]["sigma"], rel=0.02)
+        rng = np.random.default_rng(meta["noise"]["seed"])
+        np.testing.assert_array_equal(v, v_clean + rng.normal(0.0, meta["noise"]["sigma"], size=v.shape))
+
+
+@pytest.mark.neuron
+def test_regenerated_problem_equals_stored():
+    """NEURON gives the stored small Pvalb problem again, bit for bit (the generator's --check)."""
+    pytest.importorskip("neuron")
+    assert (SUITE_DIR / "pvalb_hh_el.npz").exists()
+    proc = subprocess.run([sys.executable, str(GENERATOR), "--check", "--only", "pvalb_hh_el", "--jobs", "1"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def profile(spec: dict):
+    """A distance profile of the meta as a function of path distance d (um) from soma[0](0.5)."""
+    g0, length = spec["g0"], spec["length"]
+    if spec["kind"] == "exp":
+        return lambda d: g0 * np.exp(d / length)
+    assert spec["kind"] == "linear"
+    return lambda d: g0 * (1.0 + d / length)
+
+
+def build_cell(meta: dict):
+    """The problem's true model in neurax, from its meta alone."""
+    import neurax as nx
+
+    model = meta["model"]
+    cell = nx.Cell(nx.load(REPO / model["morphology"]), 1, Ra=model["Ra"], cm=model["cm"],
+                   nseg_overrides=model["nseg"])
+    for s in model["section_params"]:
+        cell = cell.set(s["name"], s["value"], on=s["on"])
+    classes = {"hh": nx.HH, "pas": nx.Pas, **(nx.channels.library() if model["mods"] else {})}
+    regions: dict[str, list[str]] = {}
+    for m in model["mechanisms"]:
+        on = regions.setdefault(m["name"], [])
+        on += [r for r in ([m["on"]] if isinstance(m["on"], str) else m["on"]) if r not in on]
+    for name, on in regions.items():
+        cell = cell.insert(classes[name](), on=on)
+    for m in model["mechanisms"]:
+        for param, value in m["params"].items():
+            if isinstance(value, dict):
+                value = profile(value)
+            cell = cell.set(f"{m['name']}.{param}", value, on=m["on"])
+    for s in model["ions"]:
+        cell = cell.set(s["name"], s["value"], on=s["on"])
+    return cell
+
+
+SLOW_REBUILDS = {"c91662_ih_linear", "c91662_hh_soma_axon", "scnn1a_ca_sk", "pyramidal_hh_gk_gradient",
+                 "bio_neuron_hh_axon_arbor", "a111200_two_trees_passive", "n120_hh_gl_exp", "n120_passive_linear",
+                 "allen485574832_hh_regions", "allen485574832_nap_kv1"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_REBUILDS else n
+                                  for n in problem_names()])
+def test_neurax_rebuilds_the_problem_from_its_meta(name):
+    """The meta is complete: neurax, told only what it holds, gives NEURON's noise-free traces (1e-6 mV)."""
+    import neurax as nx
+
+    t, v, meta, v_clean = load_problem(name)
+    model = meta["model"]
+    cell = build_cell(meta)
+    for k, protocol in enumerate(meta["protocols"]):
+        stims = [nx.IClamp(f"{s['section']}({s['x']})", s["delay"], s["dur"], s["amp"]) for s in protocol["iclamp"]]
+        sol = nx.simulate(cell, stims, meta["record"], tstop=model["tstop"], dt=model["dt"], v_init=model["v_init"],
+                          celsius=model["celsius"], rates=model["rates"])
+        got = np.asarray(sol.v)[:, :: meta["sampling"]["sample_every"]]
+        assert np.abs(got - v_clean[k]).max() < 1e-6, protocol["name"]
