@@ -414,8 +414,8 @@ def _network(doc: dict, path: str, net, instance_of: dict):
             if isinstance(src, dict) and "section" in src:  # a spike recorder
                 watched.append((f"{src['section']}({src['x']})", float(nc["threshold"])))
             continue
-        if src is None:  # NetCon(None, target): events only from nc.event() calls, which are not carried over
-            continue
+        _need(src is not None, where, "has no source: its events come from nc.event() calls in the script, which a "
+              "model file cannot carry; drive the synapse with a NetStim (or give the times to nx.SpikeTrain)")
         _need(target in instance_of, where, f"its target, point process {target} "
               f"({points[target]['mechanism']}), cannot receive events")
         cls, instance = instance_of[target]

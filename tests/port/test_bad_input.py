@@ -178,6 +178,7 @@ def test_a_model_with_netcons_runs_and_prints_spikes(tmp_path, capsys):
     (lambda d: d["netcons"][1].update(target=0), ("NetCon[1]", "IClamp", "cannot receive events")),
     (lambda d: d["netcons"][1].update(delay=0.01), ("delay 0.01 ms", "shorter than the time step")),
     (lambda d: d["artificial_cells"][0].update(mechanism="IntFire1"), ("artificial cell 0", "only NetStim")),
+    (lambda d: d["netcons"][0].update(source=None), ("NetCon[0]", "has no source", "nc.event()")),
 ])
 def test_broken_netcons_are_one_line_errors(tmp_path, capsys, edit, fragments):
     def both(doc):
