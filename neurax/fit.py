@@ -281,21 +281,27 @@ class PopulationResult:
         return jax.tree_util.tree_map(lambda x: x[order], self.members)
 
     def spread(self, trainable, k: int = 5) -> dict:
-        """Per parameter, the relative spread (max / min - 1; for reversal potentials max - min, mV) of the
-        values of the ``k`` best members: large where the protocols do not determine a parameter.
+        """Per parameter, the spread of the values of the ``k`` best members: relative (max / min - 1) for
+        positive quantities on a log or positive scale, absolute (max - min, in the parameter's unit, e.g. mV
+        for reversal potentials) for the others. Large where the protocols do not determine a parameter.
         """
-        from neurax.params import Identity
-
         best = self.best(k)
         values = jax.vmap(trainable.values)(best)
         out = {}
         for key, v in values.items():
             v = np.asarray(v)
-            if isinstance(trainable.transforms[key], Identity):
-                out[key] = v.max(0) - v.min(0)
-            else:
+            if relative_scale(trainable.transforms[key]):
                 out[key] = v.max(0) / v.min(0) - 1.0
+            else:
+                out[key] = v.max(0) - v.min(0)
         return out
+
+
+def relative_scale(transform) -> bool:
+    """Whether a transform's values are positive quantities whose spread is judged relatively."""
+    from neurax.params import Log, LogBounded, Positive
+
+    return isinstance(transform, (Log, LogBounded, Positive))
 
 
 def fit_population(loss: Callable, starts: dict, *, optimizer=None, steps: int = 100, restart_every: int = 25,
@@ -573,8 +579,9 @@ def evolve(loss: Callable, start: dict, *, generations: int = 100, population: i
 
 # -- diagnostics --------------------------------------------------------------------------------------------------
 
-#: A parameter whose values over the best members differ by more than this (relative; mV for reversal
-#: potentials) is reported as not identifiable from the protocols.
+#: A parameter whose values over the best members differ by more than this fraction (of the value for positive
+#: quantities; of its magnitude, at least 1, for the others, e.g. mV of a reversal potential) is reported as not
+#: identifiable from the protocols.
 SPREAD_WARNING = 0.1
 
 
@@ -587,7 +594,6 @@ def report(result: RecipeResult, trainable, protocols, *, record, tstop: float, 
 
     Returns the text (also what the figure's caption says).
     """
-    from neurax.params import Identity
     from neurax.simulation import simulate
 
     lines = [f"fit: final trace MSE {result.loss:.4g} mV^2"]
@@ -608,16 +614,17 @@ def report(result: RecipeResult, trainable, protocols, *, record, tstop: float, 
     for key, value in values.items():
         value = np.asarray(value).ravel()
         sp = np.asarray(spread[key]).ravel()
-        linear = isinstance(trainable.transforms[key], Identity)
+        linear = not relative_scale(trainable.transforms[key])
         text = ", ".join(f"{x:.6g}" for x in value[:4]) + (" ..." if value.size > 4 else "")
-        unit = " mV" if linear else ""
+        unit = " (absolute)" if linear else ""
         extra = ""
         if true is not None and key in true:
             t = np.asarray(true[key], float).ravel()
             extra = f"  true {', '.join(f'{x:.6g}' for x in t[:4])}"
         shown = f"  spread {np.max(sp):.3g}{unit if linear else ' (relative)'}" if comparable >= 2 else ""
         lines.append(f"  {key:<24} {text}{shown}{extra}")
-        if comparable >= 2 and np.max(sp) > (SPREAD_WARNING * 10 if linear else SPREAD_WARNING):
+        limit = SPREAD_WARNING * max(1.0, float(np.max(np.abs(value)))) if linear else SPREAD_WARNING
+        if comparable >= 2 and np.max(sp) > limit:
             undetermined.append(key)
     if undetermined:
         lines.append(f"warning: {', '.join(undetermined)} differ by more than {SPREAD_WARNING:.0%} among members that "

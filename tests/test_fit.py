@@ -162,3 +162,16 @@ def test_evolution_strategy_finds_a_quadratic_minimum():
                                   {"a": jnp.zeros(3), "b": jnp.zeros(())}, generations=80, population=12)
     np.testing.assert_allclose(best["a"], 3.0, atol=1e-3)
     assert abs(float(best["b"]) + 1.0) < 1e-3 and np.all(np.diff(history) <= 0)
+
+
+def test_spread_is_relative_for_positive_values_and_absolute_for_reversal_potentials():
+    cell = nx.Cell(nx.load(BALL), 1).insert(nx.Pas())
+    tr = cell.trainable({"pas.g": "all", "pas.e": "all"},
+                        {"pas.g": nx.LogBounded(1e-6, 1e-2), "pas.e": nx.Bounded(-90.0, -50.0)})
+    members = {"pas.g": jnp.stack([tr.unconstrained({"pas.g": g, "pas.e": -70.0})["pas.g"] for g in (1e-4, 2e-4)]),
+               "pas.e": jnp.stack([tr.unconstrained({"pas.g": 1e-4, "pas.e": e})["pas.e"] for e in (-70.0, -64.0)])}
+    result = nx.fit.PopulationResult(params=jax.tree_util.tree_map(lambda x: x[0], members), members=members,
+                                     best_losses=np.array([1.0, 1.5]), history=np.zeros((1, 2)))
+    spread = result.spread(tr, k=2)
+    np.testing.assert_allclose(spread["pas.g"], [1.0], rtol=1e-9)  # 2e-4 / 1e-4 - 1
+    np.testing.assert_allclose(spread["pas.e"], [6.0], rtol=1e-9)  # mV
