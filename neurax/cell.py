@@ -306,29 +306,41 @@ class Cell:
         if kind.kind == "artificial":
             raise NeuraxError(f"{kind.name} is an ARTIFICIAL_CELL (no membrane): it belongs to a network, not a "
                               "cell")
-        node = self.tree.node_of(location)
+        return self.place_at(mechanism, np.array([self.tree.node_of(location)], np.int64))[0]
+
+    def place_at(self, mechanism: Mechanism, nodes: np.ndarray, values: Mapping | None = None) -> tuple[Cell, int]:
+        """A new cell with one instance of a point process at each of ``nodes`` (in order; nodes of
+        :attr:`tree`), and the index of the first new instance among the mechanism's instances.
+
+        ``values``: per-instance parameter arrays that replace the mechanism's own values (networks and
+        ported models place thousands of synapses this way in one call; :meth:`place` places one).
+        """
+        kind = type(mechanism)
+        values = values or {}
         placements = list(self._structure.placements)
         params = dict(self._params)
         existing = next((k for k, p in enumerate(placements) if p.mechanism is kind), None)
         if existing is None and any(p.mechanism.name == kind.name for p in placements):
             raise NeuraxError(f"another mechanism named {kind.name} is already in the cell")
         old = placements[existing].nodes if existing is not None else np.zeros(0, np.int64)
-        nodes = np.concatenate([old, [node]]).astype(np.int64)
+        nodes = np.asarray(nodes, np.int64)
         table = dict(params.get(kind.name, {}))
         for name, value in mechanism.parameters().items():
-            table[name] = np.concatenate([np.asarray(table.get(name, np.zeros(0)), dtype=float), [float(value)]])
+            column = np.asarray(values[name], float) if name in values else np.full(nodes.size, float(value))
+            table[name] = np.concatenate([np.asarray(table.get(name, np.zeros(0)), dtype=float), column])
         for name, value in kind.global_params.items():
             table.setdefault(name, np.asarray(float(value)))
         params[kind.name] = table
-        placement = _Placement(mechanism=kind, nodes=nodes)
+        placement = _Placement(mechanism=kind, nodes=np.concatenate([old, nodes]).astype(np.int64))
         if existing is None:
             placements.append(placement)
         else:
             placements[existing] = placement
         ions = dict(self._structure.ions)
         for use in kind.ions:
-            ions[use.ion] = _grow_ion(params, ions.get(use.ion), np.unique(nodes), use.ion)
-        return Cell._build(replace(self._structure, placements=tuple(placements), ions=ions), params)
+            ions[use.ion] = _grow_ion(params, ions.get(use.ion), np.unique(placement.nodes), use.ion)
+        structure = replace(self._structure, placements=tuple(placements), ions=ions)
+        return Cell._build(structure, params), int(old.size)
 
     def parameter_names(self) -> tuple[str, ...]:
         """Every parameter name :meth:`set` accepts for this cell, in NEURON's hoc form where it has one."""

@@ -36,7 +36,7 @@ from functools import cached_property
 
 import numpy as np
 
-from neurax.cell import Cell, _grow_ion, _Placement
+from neurax.cell import Cell, _Placement
 from neurax.errors import LocationError, NeuraxError
 from neurax.mechanisms.base import Mechanism
 from neurax.morphology import Morphology, Section
@@ -367,7 +367,7 @@ class Network:
         nodes = self._nodes(idx, locs)
         if not isinstance(mechanism, Mechanism) or type(mechanism).kind != "point":
             raise NeuraxError(f"place() takes a point process such as nx.ExpSyn(), got {mechanism!r}")
-        cell, _ = _place_many(self.cell, mechanism, nodes)
+        cell, _ = self.cell.place_at(mechanism, nodes)
         return Network._build(cell, self.wiring, self.weight, self.threshold, self.graded)
 
     def connect(self, pre, post, synapse: Mechanism | str, *, source: str | Sequence[str] = "soma[0](0.5)",
@@ -495,10 +495,10 @@ class Network:
             _check_receiver(cls)
             if share:
                 unique, back = np.unique(nodes, return_inverse=True)
-                cell, first = _place_many(cell, synapse, unique)
+                cell, first = cell.place_at(synapse, unique)
                 instance = first + back
             else:
-                cell, first = _place_many(cell, synapse, nodes)
+                cell, first = cell.place_at(synapse, nodes)
                 instance = first + np.arange(n)
         net = Network._build(cell, self.wiring, self.weight, self.threshold, self.graded)
         return net._append(kind, src, cls, instance, weight, delay)
@@ -600,39 +600,6 @@ def _existing(cell: Cell, name: str, nodes: np.ndarray, where: list[str]):
             raise LocationError(f"no {name} is placed at {where[j]}")
         out[j] = first[node]
     return placement.mechanism, out
-
-
-def _place_many(cell: Cell, mechanism: Mechanism, nodes: np.ndarray, values: dict | None = None) -> tuple[Cell, int]:
-    """The cell with one instance of a point process at each node (in order), and the first new instance's index.
-
-    ``values``: per-instance parameter arrays that replace the mechanism's values.
-    """
-    kind = type(mechanism)
-    values = values or {}
-    placements = list(cell._structure.placements)
-    params = dict(cell.params)
-    existing = next((k for k, p in enumerate(placements) if p.mechanism is kind), None)
-    if existing is None and any(p.mechanism.name == kind.name for p in placements):
-        raise NeuraxError(f"another mechanism named {kind.name} is already in the network; mechanism names must "
-                          "be unique")
-    old = placements[existing].nodes if existing is not None else np.zeros(0, np.int64)
-    table = dict(params.get(kind.name, {}))
-    for name, value in mechanism.parameters().items():
-        column = np.asarray(values[name], float) if name in values else np.full(nodes.size, float(value))
-        table[name] = np.concatenate([np.asarray(table.get(name, np.zeros(0)), float), column])
-    for name, value in kind.global_params.items():
-        table.setdefault(name, np.asarray(float(value)))
-    params[kind.name] = table
-    placement = _Placement(mechanism=kind, nodes=np.concatenate([old, nodes]).astype(np.int64))
-    if existing is None:
-        placements.append(placement)
-    else:
-        placements[existing] = placement
-    ions = dict(cell._structure.ions)
-    for use in kind.ions:
-        ions[use.ion] = _grow_ion(params, ions.get(use.ion), np.unique(placement.nodes), use.ion)
-    structure = replace(cell._structure, placements=tuple(placements), ions=ions)
-    return Cell._build(structure, params), int(old.size)
 
 
 def _merge(cells: list[Cell], names: list[str]) -> Cell:

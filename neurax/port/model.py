@@ -374,14 +374,14 @@ def build_model(doc: dict, path: str = "<model>") -> Model:
         members = groups.setdefault((k, cls), [])
         instance_of[j] = (cls, len(members))
         members.append((node, {**cls().parameters(), **pp["params"]}))
-    from neurax.network import Network, _place_many
+    from neurax.network import Network
 
     first: dict = {}
     for (k, cls), members in groups.items():
         nodes = np.array([node for node, _ in members], np.int64)
         values = {name: np.array([v[name] for _, v in members], float) for name in cls.parameter_names()}
         try:
-            cells[k], first[cls] = _place_many(cells[k], cls(), nodes, values)
+            cells[k], first[cls] = cells[k].place_at(cls(), nodes, values)
         except NeuraxError as err:
             raise ModelError(f"{path}: point processes {cls.name}: {err}") from None
     model.cells = tuple(cells)
