@@ -159,6 +159,14 @@ def protocols_of(meta: dict, v_target: np.ndarray) -> list:
     return out
 
 
+def rms_against(cell: nx.Cell, meta: dict, protocols: list, settings: dict, v_clean: np.ndarray) -> float:
+    """RMS difference (mV) between ``cell``'s traces and the noise-free target, over every protocol and record."""
+    model, every = meta["model"], meta["sampling"]["sample_every"]
+    return float(np.sqrt(np.mean([
+        (np.asarray(nx.simulate(cell, stim, meta["record"], tstop=model["tstop"], dt=model["dt"], **settings).v)
+         [..., ::every] - v_clean[k]) ** 2 for k, (stim, _) in enumerate(protocols)])))
+
+
 def score(meta: dict, fitted: dict, rms: float | None) -> tuple[bool, float]:
     """Success and the worst relative error over the parameters (or the RMS test for noisy problems)."""
     worst = max(abs(fitted[e["key"]] / e["true"] - 1.0) for e in meta["fit"])
@@ -183,9 +191,7 @@ def run_problem(name: str, args) -> dict:
     seconds = time.perf_counter() - clock
     fitted = fitted_of(result.params)
     final = tr.apply(result.params)
-    rms = float(np.sqrt(np.mean([
-        (np.asarray(nx.simulate(final, stim, meta["record"], tstop=model["tstop"], dt=model["dt"], **settings).v)
-         [..., ::every] - v_clean[k]) ** 2 for k, (stim, _) in enumerate(protocols)])))
+    rms = rms_against(final, meta, protocols, settings, v_clean)
     ok, worst = score(meta, fitted, rms)
     es = None
     if args.es:
@@ -226,9 +232,7 @@ def run_es(tr, fitted_of, meta: dict, protocols: list, settings: dict, v_clean: 
     seconds = time.perf_counter() - clock
     fitted = fitted_of(best)
     final = tr.apply(best)
-    rms = float(np.sqrt(np.mean([
-        (np.asarray(nx.simulate(final, stim, meta["record"], tstop=model["tstop"], dt=model["dt"], **settings).v)
-         [..., ::every] - v_clean[k]) ** 2 for k, (stim, _) in enumerate(protocols)])))
+    rms = rms_against(final, meta, protocols, settings, v_clean)
     ok, worst = score(meta, fitted, rms)
     return {"success": bool(ok), "worst_relative_error": worst, "rms_vs_clean_mV": rms, "seconds": seconds,
             "simulations": generations * population * len(protocols), "loss": float(history[-1]),

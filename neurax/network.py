@@ -21,8 +21,8 @@ while the source's flag is clear) emits a spike at ``t_n + 1e-10`` and sets the 
 ``v <= thr``. A spike reaches each of the source's connections ``delay`` ms later: it is delivered at the
 start of the first step whose midpoint ``t_k + dt/2`` is at or after that time, and runs the target's
 NET_RECEIVE block with the connection's weight. Artificial sources (:class:`NetStim`, :class:`SpikeTrain`)
-emit at their exact times. Pending events live in a ring buffer indexed by arrival step
-(:mod:`neurax.events`), so their number costs nothing per step.
+emit at their exact times. Pending events are a ring buffer of each source's recent spikes (sources x the
+longest delay in steps, :mod:`neurax.events`), so their number costs nothing per step.
 
 Units: ms (times, delays), mV (thresholds), the synapse's weight units (uS for ExpSyn and Exp2Syn).
 """

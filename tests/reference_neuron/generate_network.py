@@ -445,17 +445,23 @@ class RingCell:
         return f"Cell[{self.index}]"
 
 
+def ring_cells(h, net: Network, n: int) -> list:
+    """``n`` :class:`RingCell` instances added to ``net`` (Import3d into each object, named ``Cell[i]``)."""
+    h.load_file("stdlib.hoc")
+    h.load_file("import3d.hoc")
+    cells = []
+    for i in range(n):
+        obj = RingCell(h, i)
+        net.keep.append(obj)
+        cells.append(net.add_cell(str(obj), list(obj.all), IMPORT_INTO_OBJECT))
+    return cells
+
+
 def build_ring(h, net: Network, tmp: Path) -> dict:
     """Reference 2 (:data:`RING`) on ``net``; returns the case."""
     del tmp
     c = RING
-    h.load_file("stdlib.hoc")
-    h.load_file("import3d.hoc")
-    cells = []
-    for i in range(c["n"]):
-        obj = RingCell(h, i)
-        net.keep.append(obj)
-        cells.append(net.add_cell(str(obj), list(obj.all), IMPORT_INTO_OBJECT))
+    cells = ring_cells(h, net, c["n"])
     mechanism, local, x, params = c["synapse"]
     synapses = [net.add_synapse(cell, mechanism, local, x, params) for cell in cells]
     somas = [net.add_threshold_source(cell, "soma[0]", 0.5, c["threshold"]) for cell in cells]
@@ -472,13 +478,7 @@ def build_graded(h, net: Network, tmp: Path) -> dict:
     """Reference 3 (:data:`GRADED`) on ``net``; returns the case."""
     del tmp
     c = GRADED
-    h.load_file("stdlib.hoc")
-    h.load_file("import3d.hoc")
-    cells = []
-    for i in range(c["n"]):
-        obj = RingCell(h, i)
-        net.keep.append(obj)
-        cells.append(net.add_cell(str(obj), list(obj.all), IMPORT_INTO_OBJECT))
+    cells = ring_cells(h, net, c["n"])
     clamp = c["iclamp"]
     net.add_iclamp(clamp["cell"], clamp["section"], clamp["x"], clamp["delay"], clamp["dur"], clamp["amp"])
     for spec in c["graded"]:
