@@ -8,9 +8,10 @@ only:
 1. builds the cell from the metadata (:func:`build_cell`);
 2. draws a start 50% off the truth (each value times a log-uniform factor in [1/1.5, 1.5]; reversal potentials
    plus or minus 15 mV), seeded;
-3. runs ``nx.fit.recipe`` (passive stage, a population of ``--starts`` members for ``--steps`` Adam steps, an
-   L-BFGS polish of ``--polish`` steps) with every parameter on a bounded scale (``nx.LogBounded`` or
-   ``nx.Bounded`` within the problem's physical bounds);
+3. runs ``nx.fit.recipe`` (a passive stage and a global stage of ``--starts`` members for ``--steps``
+   Levenberg-Marquardt iterations at ``--coarse`` times dt, then up to ``--polish`` iterations of the two best at
+   dt) with every parameter on a bounded scale (``nx.LogBounded`` or ``nx.Bounded`` within the problem's
+   physical bounds);
 4. scores it: noise-free problems succeed when every parameter is within 1% of the truth; noisy ones when the
    fitted model's traces are within the noise (RMS of fitted minus noise-free target <= sigma / 2).
 
@@ -21,8 +22,8 @@ one simulation here, though it costs about three.
 
 Usage::
 
-    python benchmarks/bench_fit_suite.py [--only SUBSTRING ...] [--starts 32] [--steps 150] [--polish 100]
-                                         [--seed 0] [--es] [--json OUT.json]
+    python benchmarks/bench_fit_suite.py [--only SUBSTRING ...] [--starts 8] [--steps 30] [--polish 60]
+                                         [--coarse 2] [--seed 0] [--es] [--json OUT.json] [--progress]
 """
 
 from __future__ import annotations
@@ -44,43 +45,13 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
 import neurax as nx  # noqa: E402
-from tests.reference_neuron.fit_suite_refs import load_problem, problem_names  # noqa: E402
+from tests.reference_neuron.fit_suite_refs import build_cell, load_problem, problem_names  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 
 
 def _on(on):
     return on if isinstance(on, str) else list(on)
-
-
-def _profile(profile: dict):
-    """The function of path distance (um) a profile entry describes."""
-    g0, length = profile["g0"], profile["length"]
-    if profile["kind"] == "exp":
-        return lambda d: g0 * np.exp(d / length)
-    return lambda d: g0 * (1.0 + d / length)
-
-
-def build_cell(model: dict) -> nx.Cell:
-    """The cell a problem's ``model`` describes (see ``generate_fit_suite.py``), at its true values."""
-    morph = nx.load(str(REPO / model["morphology"]))
-    ra = {s.name: model["Ra"] for s in morph}
-    cm = {s.name: model["cm"] for s in morph}
-    probe = nx.Cell(morph, 1)
-    for entry in model.get("section_params", []):
-        for k in probe.sections(_on(entry["on"])):
-            (ra if entry["name"] == "Ra" else cm)[morph[int(k)].name] = entry["value"]
-    cell = nx.Cell(morph, 1, Ra=ra, cm=cm, nseg_overrides=model["nseg"])
-    for entry in model["mechanisms"]:
-        cls = {"hh": nx.HH, "pas": nx.Pas}.get(entry["name"]) or getattr(nx.channels, entry["name"])
-        plain = {k: v for k, v in entry["params"].items() if not isinstance(v, dict)}
-        cell = cell.insert(cls(**plain), on=_on(entry["on"]))
-        for k, v in entry["params"].items():
-            if isinstance(v, dict):
-                cell = cell.set(f"{entry['name']}.{k}", _profile(v), on=_on(entry["on"]))
-    for entry in model.get("ions", []):
-        cell = cell.set(entry["name"], entry["value"], on=_on(entry["on"]))
-    return cell
 
 
 def _transform(entry: dict):
@@ -187,12 +158,13 @@ def run_problem(name: str, args) -> dict:
     clock = time.perf_counter()
     result = nx.fit.recipe(tr, protocols, record=meta["record"], tstop=model["tstop"], dt=model["dt"],
                            sample_every=every, starts=args.starts, steps=args.steps, polish=args.polish,
-                           seed=args.seed, progress=False, **settings)
+                           coarse=args.coarse, seed=args.seed, progress=args.progress, **settings)
     seconds = time.perf_counter() - clock
     fitted = fitted_of(result.params)
     final = tr.apply(result.params)
     rms = rms_against(final, meta, protocols, settings, v_clean)
     ok, worst = score(meta, fitted, rms)
+    posed = well_posedness(cell, meta, protocols, settings, v_clean)
     es = None
     if args.es:
         es = run_es(tr, fitted_of, meta, protocols, settings, v_clean, int(sum(st["simulations"]
@@ -202,15 +174,45 @@ def run_problem(name: str, args) -> dict:
            "success": bool(ok), "worst_relative_error": worst, "rms_vs_clean_mV": rms, "seconds": seconds,
            "simulations": int(sum(s["simulations"] for s in result.stages)), "loss": result.loss,
            "stages": result.stages, "fitted": fitted, "true": {e["key"]: e["true"] for e in meta["fit"]},
-           "spread": {k: np.asarray(v).tolist() for k, v in result.population.spread(tr).items()}, "es": es}
+           "spread": {k: np.asarray(v).tolist() for k, v in result.population.spread(tr).items()},
+           "std_at_truth": posed, "es": es}
     print(f"{name:<28} {model['ncompartments']:>6} {len(meta['fit']):>3} {len(protocols):>3} "
           f"{row['noise']:>5.2f} {'yes' if ok else 'no':>4} {worst:>9.2e} {rms:>8.3f} {seconds:>8.1f} "
-          f"{row['simulations']:>7}", flush=True)
+          f"{row['simulations']:>7} {max(posed.values()):>8.2%}", flush=True)
     if es is not None:
         print(f"{'  ES, same simulations':<28} {'':>6} {'':>3} {'':>3} {'':>5} {'yes' if es['success'] else 'no':>4} "
               f"{es['worst_relative_error']:>9.2e} {es['rms_vs_clean_mV']:>8.3f} {es['seconds']:>8.1f} "
               f"{es['simulations']:>7}", flush=True)
     return row
+
+
+def well_posedness(cell: nx.Cell, meta: dict, protocols: list, settings: dict, v_clean: np.ndarray) -> dict:
+    """Per fitted parameter, its relative standard deviation at the true values for recordings with 0.1 mV noise
+    (``nx.fit.identifiability``): how well the problem's protocols and records determine it at all.
+    """
+    model, every = meta["model"], meta["sampling"]["sample_every"]
+    truth = {e["key"]: e["true"] for e in meta["fit"]}
+    tr, _ = trainable_for(cell, meta, truth)
+    n = v_clean.size
+
+    def residuals(params):
+        fitted = tr.apply(params)
+        return jnp.concatenate([
+            (nx.simulate(fitted, stim, meta["record"], tstop=model["tstop"], dt=model["dt"], **settings).v[..., ::every]
+             - v_clean[k]).ravel() for k, (stim, _) in enumerate(protocols)]) / np.sqrt(n)
+
+    std = nx.fit.identifiability(residuals, tr.init(), tr, noise=0.1)
+    out, position = {}, {}
+    for entry in meta["fit"]:
+        if entry["field"] is None:
+            value = float(np.asarray(std[entry["key"]]).ravel()[0])
+            relative = nx.fit.relative_scale(tr.transforms[entry["key"]])
+            out[entry["key"]] = value if relative else value / abs(entry["true"])
+        else:  # a profile's log g0 or log length (trainable_for's order): its std is already relative
+            key = f"{entry['name']}@profile{entry['path'][1]}"
+            i = position[key] = position.get(key, -1) + 1
+            out[entry["key"]] = float(np.asarray(std[key]).ravel()[i])
+    return out
 
 
 def run_es(tr, fitted_of, meta: dict, protocols: list, settings: dict, v_clean: np.ndarray, budget: int) -> dict:
@@ -242,9 +244,11 @@ def run_es(tr, fitted_of, meta: dict, protocols: list, settings: dict, v_clean: 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="*", help="problems whose name contains one of these")
-    parser.add_argument("--starts", type=int, default=32)
-    parser.add_argument("--steps", type=int, default=150)
-    parser.add_argument("--polish", type=int, default=100)
+    parser.add_argument("--starts", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--polish", type=int, default=60)
+    parser.add_argument("--coarse", type=int, default=2, help="the global stage's dt is this many times dt")
+    parser.add_argument("--progress", action="store_true", help="progress lines on stderr")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--es", action="store_true", help="also run the evolution strategy with the same budget")
     parser.add_argument("--json", type=Path)
@@ -253,10 +257,11 @@ def main(argv: list[str] | None = None) -> int:
     if not names:
         print("no problems (run tests/reference_neuron/generate_fit_suite.py)", file=sys.stderr)
         return 1
-    print(f"recipe: {args.starts} starts x {args.steps} Adam steps, then {args.polish} L-BFGS steps; seed "
-          f"{args.seed}; starts 50% off the truth")
+    print(f"recipe: {args.starts} starts x {args.steps} Levenberg-Marquardt iterations at {args.coarse} x dt, then "
+          f"up to {args.polish} at dt; seed {args.seed}; starts 50% off the truth")
     print(f"{'problem':<28} {'comp':>6} {'par':>3} {'pro':>3} {'noise':>5} {'ok':>4} {'worst err':>9} "
-          f"{'rms mV':>8} {'s':>8} {'sims':>7}")
+          f"{'rms mV':>8} {'s':>8} {'sims':>7} {'posed':>8}")
+    print("(posed: the largest relative standard deviation of a parameter at the truth with 0.1 mV noise)")
     rows = [run_problem(n, args) for n in names]
     clean = [r for r in rows if r["noise"] == 0]
     print(f"success: {sum(r['success'] for r in rows)}/{len(rows)} "

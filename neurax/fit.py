@@ -17,7 +17,8 @@ behind are restarted near the best ones, and the result reports the spread of th
     result = nx.fit.fit_population(loss, starts, steps=200)
     tr.values(result.params), result.spread(tr)
 
-Losses: :func:`mse` (trace mean squared error), :func:`soft_spike_count` (a differentiable spike count)
+Losses: :func:`mse` (trace mean squared error), :func:`aligned_mse` (the same after the best time shift),
+:func:`soft_spike_count` (a differentiable spike count)
 and :func:`spike_count_loss`, and :func:`feature_loss` (mean, standard deviation and resting level of
 traces). Units: mV, ms.
 """
@@ -35,10 +36,11 @@ import numpy as np
 
 from neurax._jax import jax, jnp
 from neurax.errors import NeuraxError
+from neurax.least_squares import identifiability, jacobian, least_squares
 
-__all__ = ["mse", "smooth", "soft_spike_count", "spike_count_loss", "feature_loss", "fit", "FitResult",
-           "sample_starts", "fit_population", "PopulationResult", "recipe", "RecipeResult", "PASSIVE", "evolve",
-           "report"]
+__all__ = ["mse", "aligned_mse", "smooth", "soft_spike_count", "spike_count_loss", "feature_loss", "fit", "FitResult",
+           "sample_starts", "fit_population", "PopulationResult", "least_squares", "jacobian", "identifiability",
+           "recipe", "RecipeResult", "PASSIVE", "evolve", "report"]
 
 
 def mse(v, target, weights=None):
@@ -47,6 +49,27 @@ def mse(v, target, weights=None):
     if weights is not None:
         diff = diff * weights
     return diff.mean()
+
+
+def aligned_mse(v, target, dt: float, max_shift: float, temperature: float | None = None):
+    """Trace MSE (mV^2) after the best time shift of ``v`` within ``max_shift`` ms of ``target``: a latency offset
+    (a recording's uncertain stimulus onset, a systematic lag) costs nothing, the shape still counts.
+
+    Shifts are whole samples (``dt`` ms apart), compared on the window every shift covers. With ``temperature``
+    (mV^2) the minimum over shifts is a soft one, ``-T log(mean(exp(-mse_s / T)))``, smooth in the parameters;
+    without, the hard minimum (differentiable wherever one shift is best).
+    """
+    v, target = jnp.asarray(v), jnp.asarray(target)
+    k = int(round(max_shift / dt))
+    n = v.shape[-1]
+    if k < 0 or 2 * k >= n:
+        raise NeuraxError(f"aligned_mse: max_shift {max_shift} ms must be >= 0 and under half the trace "
+                          f"({n} samples of {dt} ms)")
+    core = target[..., k:n - k]
+    errors = jnp.stack([jnp.mean((v[..., k + s:n - k + s] - core) ** 2) for s in range(-k, k + 1)])
+    if temperature is None:
+        return jnp.min(errors)
+    return -temperature * (jax.nn.logsumexp(-errors / temperature) - np.log(errors.size))
 
 
 def smooth(v, sigma: float, dt: float):
@@ -262,6 +285,7 @@ class PopulationResult:
         best_losses: every member's lowest loss.
         history: the loss of every member at every step, ``(steps, members)``.
         restarts: how many members were restarted near the best ones.
+        evaluations: parameter sets simulated (a gradient counts as one).
     """
 
     params: dict
@@ -269,6 +293,7 @@ class PopulationResult:
     best_losses: np.ndarray
     history: np.ndarray
     restarts: int = 0
+    evaluations: int = 0
 
     @property
     def best_loss(self) -> float:
@@ -385,7 +410,8 @@ def fit_population(loss: Callable, starts: dict, *, optimizer=None, steps: int =
         print(file=sys.stderr)
     k = int(np.argmin(best_losses))
     return PopulationResult(params=jax.tree_util.tree_map(lambda x: x[k], best), members=best,
-                            best_losses=best_losses, history=np.asarray(history), restarts=restarts)
+                            best_losses=best_losses, history=np.asarray(history), restarts=restarts,
+                            evaluations=members * len(history))
 
 
 def _where_members(mask, a, b):
@@ -423,27 +449,37 @@ class RecipeResult:
     Attributes:
         params: the fitted parameters (unconstrained; ``trainable.values(params)`` gives them in units).
         loss: the final plain trace MSE over every protocol (mV^2).
-        population: the population stage's :class:`PopulationResult`.
+        population: the global stage's :class:`PopulationResult` (every start's loss history).
         stages: per stage, its name, seconds, simulations run and final best loss.
+        uncertainty: per key, the standard deviation :func:`neurax.least_squares.identifiability` gives at the
+            fitted values for recordings with 0.1 mV noise (relative for positive quantities).
     """
 
     params: dict
     loss: float
     population: PopulationResult
     stages: list = field(default_factory=list)
+    uncertainty: dict = field(default_factory=dict)
 
 
 def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, sample_every: int = 1,
-           starts: int = 32, steps: int = 150, polish: int = 100, spread: float = 0.5, sigma: float = 2.0,
-           seed: int = 0, progress: bool = True, **simulate_kwargs) -> RecipeResult:
+           starts: int = 8, steps: int = 30, polish: int = 60, spread: float = 0.5, sigma: float = 2.0,
+           coarse: int = 2, seed: int = 0, progress: bool = True, checkpoint: str | Path | None = None,
+           **simulate_kwargs) -> RecipeResult:
     """Fit ``trainable`` to recorded traces with neurax's default recipe.
 
-    1. **Passive** (when some protocols do not spike and some keys are passive, :data:`PASSIVE`): a population of
-       ``starts`` fits the passive keys alone to the subthreshold protocols (plain trace MSE).
-    2. **Population**: ``starts`` members, sampled ``spread`` around the start with the passive values found,
-       minimise the MSE of traces smoothed over ``sigma`` ms plus a tenth of the plain MSE for ``steps`` Adam
-       steps, the laggards restarted near the leaders (:func:`fit_population`).
-    3. **Polish**: the best member continues with L-BFGS on the plain MSE for ``polish`` steps.
+    Every stage is a Levenberg-Marquardt population (:func:`neurax.least_squares.least_squares`: Jacobians
+    from one vmapped batch of simulations, members far behind the best stopped early):
+
+    1. **Passive** (when some protocols do not spike and some keys are passive, :data:`PASSIVE`): ``starts``
+       members fit the passive keys alone to the subthreshold protocols, at the coarse step.
+    2. **Global**: ``starts`` members, the start itself and Sobol points within a factor ``1 + spread`` of it
+       (passive values from stage 1), fit every key at the coarse time step ``coarse * dt`` to the traces
+       smoothed over ``sigma`` ms plus the plain traces at a third of the weight. Smoothing keeps a spike
+       that is early or late in the basin; the coarse step makes each simulation ``coarse`` times cheaper.
+    3. **Polish**: the two best members continue at ``dt`` on the same residuals for up to ``polish``
+       iterations; at ``dt`` they vanish exactly at the recorded model, so noise-free targets are met to
+       rounding.
 
     Args:
         trainable: a :class:`~neurax.params.Trainable` (bounded transforms such as
@@ -454,22 +490,32 @@ def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, sam
         tstop: simulated time (ms).
         dt: time step (ms).
         sample_every: the targets hold every this-many-th step's voltage.
-        starts: population size.
-        steps: the population's Adam steps.
-        polish: L-BFGS steps from the best member.
+        starts: members of the passive and global stages.
+        steps: Levenberg-Marquardt iterations of the passive and global stages.
+        polish: iterations at ``dt``.
         spread: starts are drawn within a factor ``1 + spread`` of the start values.
-        sigma: smoothing width (ms) of the population stage.
-        seed: for the starts and restarts.
+        sigma: smoothing width (ms).
+        coarse: the global stage's step is ``coarse * dt`` (reduced so that it divides ``sample_every``; 1 turns
+            the coarse step off).
+        seed: for the starts.
         progress: progress lines on stderr.
+        checkpoint: a folder; each stage saves its state there after every iteration, and a rerun with the same
+            arguments resumes where it stopped.
         **simulate_kwargs: passed to :func:`neurax.simulate` (``v_init``, ``celsius``, ...).
 
     Raises:
-        NeuraxError: targets of the wrong shape or not finite.
+        NeuraxError: targets of the wrong shape or not finite; a key without bounds (see
+            :meth:`~neurax.params.Trainable.bounded`).
     """
-    import optax
+    from math import gcd
 
+    from neurax.params import Bounded, LogBounded
     from neurax.simulation import simulate
 
+    unbounded = [k for k, t in trainable.transforms.items() if not isinstance(t, (Bounded, LogBounded))]
+    if unbounded:
+        raise NeuraxError(f"recipe: {', '.join(unbounded)} have no bounds, and the starts are drawn within them: use "
+                          "trainable.bounded() for physical defaults, or transforms={key: nx.LogBounded(lo, hi)}")
     n = len(range(0, int(round(tstop / dt)) + 1, sample_every))
     targets = []
     for k, (_, target) in enumerate(protocols):
@@ -483,55 +529,60 @@ def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, sam
                               "cut or fill that part of the recording")
         targets.append(jnp.asarray(target))
     spiking = [bool(np.any((t[..., 1:] >= -20.0) & (t[..., :-1] < -20.0))) for t in targets]
+    coarse = gcd(max(int(coarse), 1), sample_every)
+    sample_dt = dt * sample_every
 
-    def traces(params, which):
+    def residuals(params, which, factor, smoothed):
         cell = trainable.apply(params)
-        return [simulate(cell, protocols[k][0], record, tstop=tstop, dt=dt, **simulate_kwargs).v[..., ::sample_every]
-                for k in which]
+        every = sample_every // factor
+        out = []
+        for k in which:
+            v = simulate(cell, protocols[k][0], record, tstop=tstop, dt=dt * factor, **simulate_kwargs).v[..., ::every]
+            if smoothed:
+                out.append((smooth(v, sigma, sample_dt) - smooth(targets[k], sigma, sample_dt)).ravel())
+                out.append(np.sqrt(1.0 / 3.0) * (v - targets[k]).ravel())
+            else:
+                out.append((v - targets[k]).ravel())
+        return jnp.concatenate(out) / np.sqrt(sum(targets[k].size for k in which))
 
-    def plain(params, which):
-        return sum(mse(v, targets[k]) for k, v in zip(which, traces(params, which), strict=True)) / len(which)
+    def stage_file(name):
+        return None if checkpoint is None else Path(checkpoint) / f"recipe-{name}.npz"
 
-    def smoothed(params, which):
-        out = 0.0
-        for k, v in zip(which, traces(params, which), strict=True):
-            out = out + mse(smooth(v, sigma, dt * sample_every), smooth(targets[k], sigma, dt * sample_every)) \
-                + 0.1 * mse(v, targets[k])
-        return out / len(which)
-
+    if checkpoint is not None:
+        Path(checkpoint).mkdir(parents=True, exist_ok=True)
     everything = list(range(len(protocols)))
     quiet = [k for k in everything if not spiking[k]]
     stages = []
     base = trainable.init()
     first = sample_starts(trainable, starts, spread=spread, seed=seed)
+    first = jax.tree_util.tree_map(lambda s, b: s.at[0].set(b), first, base)  # the start itself is a member
     passive = [key for key in trainable.keys if key.split("@", 1)[0] in PASSIVE]
-    if quiet and passive and len(passive) < len(trainable.keys):
+
+    def run(name, fn, members, iterations, protocols_used, **kwargs):
         clock = time.perf_counter()
+        result = least_squares(fn, members, steps=iterations, checkpoint=stage_file(name), progress=progress,
+                               **kwargs)
+        stages.append({"stage": name, "seconds": time.perf_counter() - clock,
+                       "simulations": result.evaluations * len(protocols_used), "loss": result.best_loss})
+        return result
+
+    if quiet and passive and len(passive) < len(trainable.keys):
         fixed = {k: v for k, v in base.items() if k not in passive}
-
-        def passive_loss(p):
-            return plain({**fixed, **p}, quiet)
-
-        stage = fit_population(passive_loss, {k: first[k] for k in passive}, steps=max(steps // 2, 1),
-                               optimizer=optax.adam(0.05), seed=seed, progress=progress)
-        stages.append({"stage": "passive", "seconds": time.perf_counter() - clock,
-                       "simulations": starts * len(stage.history) * len(quiet), "loss": stage.best_loss})
-        # the active stage's members start from the passive values found, nudged a little
+        stage = run("passive", lambda p: residuals({**fixed, **p}, quiet, coarse, False),
+                    {k: first[k] for k in passive}, steps, quiet, prune_after=max(steps // 3, 1))
         found = stage.best(max(1, starts // 4))
-        for key in passive:
+        for key in passive:  # the global stage's members start from the passive values found
             pick = np.arange(starts) % found[key].shape[0]
             first[key] = found[key][pick]
-    clock = time.perf_counter()
-    population = fit_population(lambda p: smoothed(p, everything), first, steps=steps, optimizer=optax.adam(0.05),
-                                seed=seed, progress=progress)
-    stages.append({"stage": "population", "seconds": time.perf_counter() - clock,
-                   "simulations": starts * len(population.history) * len(everything), "loss": population.best_loss})
-    clock = time.perf_counter()
-    polished = fit(lambda p: plain(p, everything), population.params, optimizer=optax.lbfgs(), steps=polish,
-                   progress=progress)
-    stages.append({"stage": "polish", "seconds": time.perf_counter() - clock,
-                   "simulations": len(polished.losses) * len(everything), "loss": polished.best_loss})
-    return RecipeResult(params=polished.params, loss=polished.best_loss, population=population, stages=stages)
+    population = run("global", lambda p: residuals(p, everything, coarse, True), first, steps, everything,
+                     prune_after=max(steps // 3, 1))
+    polished = run("polish", lambda p: residuals(p, everything, 1, True), population.best(min(2, starts)),
+                   polish, everything)
+    params = polished.params
+    plain = lambda p: residuals(p, everything, 1, False)  # noqa: E731
+    loss = float(np.sum(np.asarray(jax.jit(plain)(params)) ** 2))
+    uncertainty = identifiability(plain, params, trainable, noise=0.1)
+    return RecipeResult(params=params, loss=loss, population=population, stages=stages, uncertainty=uncertainty)
 
 
 # -- a gradient-free baseline ------------------------------------------------------------------------------------
@@ -584,6 +635,12 @@ def evolve(loss: Callable, start: dict, *, generations: int = 100, population: i
 #: identifiable from the protocols.
 SPREAD_WARNING = 0.1
 
+#: A parameter whose standard deviation from recordings with 0.1 mV noise (:func:`identifiability` at the fitted
+#: values) exceeds this fraction, or :data:`UNCERTAINTY_WARNING_MV` for values in mV, is reported as hardly
+#: determined by the protocols.
+UNCERTAINTY_WARNING = 0.1
+UNCERTAINTY_WARNING_MV = 1.0
+
 
 def report(result: RecipeResult, trainable, protocols, *, record, tstop: float, dt: float = 0.025,
            sample_every: int = 1, png: str | None = None, true: dict | None = None, best: int = 5,
@@ -610,7 +667,7 @@ def report(result: RecipeResult, trainable, protocols, *, record, tstop: float, 
     else:
         lines.append("parameters (one population member stood out, so no spread can be judged: run more starts "
                      "or steps to see whether the protocols determine every parameter):")
-    undetermined = []
+    undetermined, uncertain = [], []
     for key, value in values.items():
         value = np.asarray(value).ravel()
         sp = np.asarray(spread[key]).ravel()
@@ -618,9 +675,15 @@ def report(result: RecipeResult, trainable, protocols, *, record, tstop: float, 
         text = ", ".join(f"{x:.6g}" for x in value[:4]) + (" ..." if value.size > 4 else "")
         unit = " (absolute)" if linear else ""
         extra = ""
+        if key in result.uncertainty:
+            sd = float(np.max(np.asarray(result.uncertainty[key])))
+            extra += f"  +-{sd:.2g}{' mV' if linear else ''} at 0.1 mV noise" if linear else \
+                f"  +-{sd:.2%} at 0.1 mV noise"
+            if sd > (UNCERTAINTY_WARNING_MV if linear else UNCERTAINTY_WARNING):
+                uncertain.append(key)
         if true is not None and key in true:
             t = np.asarray(true[key], float).ravel()
-            extra = f"  true {', '.join(f'{x:.6g}' for x in t[:4])}"
+            extra += f"  true {', '.join(f'{x:.6g}' for x in t[:4])}"
         shown = f"  spread {np.max(sp):.3g}{unit if linear else ' (relative)'}" if comparable >= 2 else ""
         lines.append(f"  {key:<24} {text}{shown}{extra}")
         limit = SPREAD_WARNING * max(1.0, float(np.max(np.abs(value)))) if linear else SPREAD_WARNING
@@ -630,6 +693,18 @@ def report(result: RecipeResult, trainable, protocols, *, record, tstop: float, 
         lines.append(f"warning: {', '.join(undetermined)} differ by more than {SPREAD_WARNING:.0%} among members that "
                      "fit about as well: the protocols may not determine them (add a protocol that depends on them, "
                      "or fix them)")
+    if uncertain:
+        lines.append(f"warning: the protocols hardly determine {', '.join(uncertain)}: recordings with 0.1 mV noise "
+                     f"would leave more than {UNCERTAINTY_WARNING:.0%} ({UNCERTAINTY_WARNING_MV:g} mV) uncertain "
+                     "(Gauss-Newton Hessian at the fit); record where they act, add a protocol, or fix them")
+    cell = trainable.apply(result.params)
+    fitted_traces = [np.asarray(simulate(cell, stimuli, record, tstop=tstop, dt=dt, **simulate_kwargs).v)
+                     [..., ::sample_every] for stimuli, _ in protocols]
+    lines.append(f"features at {record[0]} (fitted / target): spikes, first spike (ms), mean ISI (ms), "
+                 "v at t = 0..5 ms (mV)")
+    for k, (_, target) in enumerate(protocols):
+        pair = [_trace_features(np.asarray(x)[0], dt * sample_every) for x in (fitted_traces[k], target)]
+        lines.append(f"  protocol {k}: " + "   ".join(f"{a} / {b}" for a, b in zip(*pair, strict=True)))
     text = "\n".join(lines)
     if png is not None:
         import matplotlib
@@ -637,15 +712,13 @@ def report(result: RecipeResult, trainable, protocols, *, record, tstop: float, 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        cell = trainable.apply(result.params)
         fig, axes = plt.subplots(1 + len(protocols), 1, figsize=(9, 2.6 * (1 + len(protocols))))
         axes = np.atleast_1d(axes)
         axes[0].semilogy(np.asarray(result.population.history), lw=0.6)
         axes[0].set_xlabel("population step")
         axes[0].set_ylabel("loss (each member)")
-        for k, (stimuli, target) in enumerate(protocols):
-            v = np.asarray(simulate(cell, stimuli, record, tstop=tstop, dt=dt, **simulate_kwargs).v)
-            v = v[..., ::sample_every]
+        for k, (_, target) in enumerate(protocols):
+            v = fitted_traces[k]
             t = np.arange(v.shape[-1]) * dt * sample_every
             for j, name in enumerate(record):
                 axes[k + 1].plot(t, np.asarray(target)[j], color="0.6", lw=1.5, label=f"target {name}" if k == 0
@@ -658,3 +731,14 @@ def report(result: RecipeResult, trainable, protocols, *, record, tstop: float, 
         fig.savefig(png, dpi=110)
         plt.close(fig)
     return text
+
+
+def _trace_features(v: np.ndarray, dt: float) -> list[str]:
+    """Spike count, first spike time, mean ISI and the mean of the first 5 ms of one trace, as text."""
+    from neurax import features
+
+    count = int(features.spike_count(v))
+    times = np.asarray(features.spike_times(v, dt, max(count, 1)))
+    first = f"{times[0]:.2f}" if count else "-"
+    mean_isi = f"{np.mean(np.diff(times)):.2f}" if count > 1 else "-"
+    return [str(count), first, mean_isi, f"{float(features.window_mean(v, dt, (0.0, 5.0))):.2f}"]

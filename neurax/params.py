@@ -171,6 +171,12 @@ class LogBounded:
 
 _REVERSALS = {"e", "el", "ena", "ek"}
 
+#: :meth:`Trainable.bounded`'s physical ranges: membrane capacitance (uF/cm^2), axial resistivity (Ohm cm) and
+#: reversal potentials (mV).
+CM_BOUNDS = (0.2, 10.0)
+RA_BOUNDS = (5.0, 5000.0)
+REVERSAL_BOUNDS = (-150.0, 150.0)
+
 
 @dataclass(frozen=True)
 class _Entry:
@@ -293,6 +299,48 @@ class Trainable:
             base = jnp.asarray(container[e.path[-1]], dtype=values.dtype)
             container[e.path[-1]] = base.at[e.index].set(element)
         return self.cell.with_params(new)
+
+    def bounded(self, factor: float = 100.0) -> Trainable:
+        """The same trainable with every unbounded scale replaced by physical bounds (what a fit of many starts
+        needs, :func:`neurax.fit.recipe`): ``cm`` within :data:`CM_BOUNDS` uF/cm^2, ``Ra`` within
+        :data:`RA_BOUNDS` Ohm cm, reversal potentials within :data:`REVERSAL_BOUNDS` mV, other positive values
+        (conductances, time constants, ...) within ``factor`` of their current values on a log scale.
+        Bounded scales are kept.
+
+        Raises:
+            NeuraxError: a current value outside those bounds, or a key on an unbounded linear scale that is
+                not a reversal potential (e.g. a :class:`ByDistance` coefficient): give it a :class:`Bounded`.
+        """
+        transforms = {}
+        init = self.init()
+        for e in self._entries:
+            if isinstance(e.transform, (Bounded, LogBounded)):
+                transforms[e.key] = e.transform
+                continue
+            name = e.key.split("@", 1)[0].rsplit(".", 1)[-1]
+            values = np.asarray(e.transform.forward(init[e.key]), float).ravel()
+            if name in _REVERSALS and isinstance(e.transform, Identity):
+                bound = Bounded(*REVERSAL_BOUNDS)
+            elif isinstance(e.transform, Identity):
+                raise NeuraxError(f"{e.key}: a fit of many starts needs bounds for every parameter, and this one is "
+                                  f"on an unbounded linear scale; give transforms={{{e.key!r}: nx.Bounded(lo, hi)}}")
+            elif name == "cm":
+                bound = LogBounded(*CM_BOUNDS)
+            elif name == "Ra":
+                bound = LogBounded(*RA_BOUNDS)
+            else:
+                bound = LogBounded(float(values.min()) / factor, float(values.max()) * factor)
+            lower, upper = bound.lower, bound.upper
+            if np.any((values <= lower) | (values >= upper)):
+                raise NeuraxError(f"{e.key}: current value {values.min():g} .. {values.max():g} lies outside the "
+                                  f"default bounds ({lower:g}, {upper:g}); give its transform explicitly")
+            transforms[e.key] = bound
+        out = object.__new__(Trainable)
+        out.cell = self.cell
+        out._entries = tuple(
+            _Entry(e.key, e.path, e.index, e.slot, e.n, transforms[e.key], e.fn, e.distance, e.init)
+            for e in self._entries)
+        return out
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{e.key}[{e.n}]" for e in self._entries)

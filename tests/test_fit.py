@@ -175,3 +175,72 @@ def test_spread_is_relative_for_positive_values_and_absolute_for_reversal_potent
     spread = result.spread(tr, k=2)
     np.testing.assert_allclose(spread["pas.g"], [1.0], rtol=1e-9)  # 2e-4 / 1e-4 - 1
     np.testing.assert_allclose(spread["pas.e"], [6.0], rtol=1e-9)  # mV
+
+
+def test_recipe_needs_bounds_and_trainable_bounded_gives_physical_ones():
+    cell = nx.Cell(nx.load(BALL), 1).insert(nx.HH(), on="somatic").insert(nx.Pas(), on="basal")
+    tr = cell.trainable({"hh.gnabar": "somatic", "pas.e": "basal", "cm": "all", "Ra": "all"})
+    stim = [nx.IClamp("soma[0](0.5)", 1.0, 5.0, 0.1)]
+    target = np.zeros((1, 401))
+    with pytest.raises(nx.NeuraxError, match="hh.gnabar, pas.e, cm, Ra have no bounds.*bounded()"):
+        nx.fit.recipe(tr, [(stim, target)], record=["soma[0](0.5)"], tstop=10.0)
+    b = tr.bounded()
+    t = b.transforms
+    assert (t["hh.gnabar"].lower, t["hh.gnabar"].upper) == pytest.approx((0.12 / 100, 0.12 * 100))
+    assert isinstance(t["pas.e"], nx.Bounded) and (t["pas.e"].lower, t["pas.e"].upper) == (-150.0, 150.0)
+    assert (t["cm"].lower, t["Ra"].upper) == (0.2, 5000.0)
+    for key, value in b.values(b.init()).items():  # the same values, now on bounded scales
+        np.testing.assert_allclose(value, tr.values(tr.init())[key], rtol=1e-12)
+    linear = cell.trainable({"hh.gl@d": nx.ByDistance("somatic", lambda d, th: th[0] + th[1] * d, init=[3e-4, 0.0])})
+    with pytest.raises(nx.NeuraxError, match="unbounded linear scale.*nx.Bounded"):
+        linear.bounded()
+    with pytest.raises(nx.NeuraxError, match="outside the default bounds"):
+        cell.set("cm", 20.0).trainable({"cm": "all"}).bounded()
+
+
+def test_aligned_mse_forgives_a_latency_and_keeps_its_gradient():
+    t = jnp.arange(0.0, 50.0, 0.1)
+
+    def trace(delay):
+        return -65.0 + 80.0 * jnp.exp(-0.5 * ((t - 20.0 - delay) / 1.0) ** 2)
+
+    target = trace(0.0)
+    assert float(nx.fit.mse(trace(0.3), target)) > 10.0
+    assert float(nx.fit.aligned_mse(trace(0.3), target, 0.1, max_shift=1.0)) < 1e-6
+    assert float(nx.fit.aligned_mse(trace(3.0), target, 0.1, max_shift=1.0)) > 10.0  # beyond the window
+    soft = jax.grad(lambda d: nx.fit.aligned_mse(trace(d), target, 0.1, max_shift=1.0, temperature=1.0))
+    hard = jax.grad(lambda d: nx.fit.aligned_mse(trace(d), target, 0.1, max_shift=1.0))
+    assert np.isfinite(float(soft(0.25))) and abs(float(hard(0.25))) > 0  # between grid shifts: a pull to align
+    with pytest.raises(nx.NeuraxError, match="max_shift"):
+        nx.fit.aligned_mse(target, target, 0.1, max_shift=30.0)
+
+
+def test_recipe_recovers_a_passive_cell_and_resumes_from_its_checkpoint(tmp_path):
+    _, tr, stim, target = passive_problem()
+    first = nx.fit.recipe(tr, [(stim, target)], record=["soma[0](0.5)"], tstop=20.0, starts=4, steps=10, polish=20,
+                          progress=False, checkpoint=tmp_path)
+    values = tr.values(first.params)
+    assert abs(float(values["pas.g"][0]) / 2e-4 - 1) < 1e-6 and abs(float(values["cm"][0]) / 1.5 - 1) < 1e-6
+    assert [s["stage"] for s in first.stages] == ["global", "polish"] and first.loss < 1e-12
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["recipe-global.npz", "recipe-polish.npz"]
+    assert all(float(np.max(u)) < 0.01 for u in first.uncertainty.values())  # both well determined
+    again = nx.fit.recipe(tr, [(stim, target)], record=["soma[0](0.5)"], tstop=20.0, starts=4, steps=10, polish=20,
+                          progress=False, checkpoint=tmp_path)
+    assert sum(s["simulations"] for s in again.stages) < sum(s["simulations"] for s in first.stages)
+    for key in values:
+        np.testing.assert_allclose(tr.values(again.params)[key], values[key], rtol=1e-12)
+
+
+def test_report_shows_stages_uncertainty_features_and_warns_about_undetermined_parameters(tmp_path):
+    _, tr, stim, target = passive_problem()
+    protocols = [(stim, target)]
+    result = nx.fit.recipe(tr, protocols, record=["soma[0](0.5)"], tstop=20.0, starts=4, steps=6, polish=10,
+                           progress=False)
+    png = tmp_path / "fit.png"
+    text = nx.fit.report(result, tr, protocols, record=["soma[0](0.5)"], tstop=20.0, png=str(png),
+                         true={"pas.g": 2e-4, "cm": 1.5})
+    assert "stage global" in text and "stage polish" in text and "at 0.1 mV noise" in text
+    assert "protocol 0: 0 / 0" in text and "warning" not in text and png.stat().st_size > 10_000
+    result.uncertainty["cm"] = np.array([0.5])  # as if the protocol left cm undetermined
+    assert "warning: the protocols hardly determine cm" in nx.fit.report(result, tr, protocols,
+                                                                         record=["soma[0](0.5)"], tstop=20.0)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.reference_neuron.fit_suite_refs import SUITE_DIR, load_problem, problem_files, problem_names
+from tests.reference_neuron.fit_suite_refs import SUITE_DIR, build_cell, load_problem, problem_files, problem_names
 
 REPO = Path(__file__).resolve().parents[1]
 GENERATOR = REPO / "tests" / "reference_neuron" / "generate_fit_suite.py"
@@ -71,41 +71,6 @@ def test_regenerated_problem_equals_stored():
     proc = subprocess.run([sys.executable, str(GENERATOR), "--check", "--only", "pvalb_hh_el", "--jobs", "1"],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-
-
-def profile(spec: dict):
-    """A distance profile of the meta as a function of path distance d (um) from soma[0](0.5)."""
-    g0, length = spec["g0"], spec["length"]
-    if spec["kind"] == "exp":
-        return lambda d: g0 * np.exp(d / length)
-    assert spec["kind"] == "linear"
-    return lambda d: g0 * (1.0 + d / length)
-
-
-def build_cell(meta: dict):
-    """The problem's true model in neurax, from its meta alone."""
-    import neurax as nx
-
-    model = meta["model"]
-    cell = nx.Cell(nx.load(REPO / model["morphology"]), 1, Ra=model["Ra"], cm=model["cm"],
-                   nseg_overrides=model["nseg"])
-    for s in model["section_params"]:
-        cell = cell.set(s["name"], s["value"], on=s["on"])
-    classes = {"hh": nx.HH, "pas": nx.Pas, **(nx.channels.library() if model["mods"] else {})}
-    regions: dict[str, list[str]] = {}
-    for m in model["mechanisms"]:
-        on = regions.setdefault(m["name"], [])
-        on += [r for r in ([m["on"]] if isinstance(m["on"], str) else m["on"]) if r not in on]
-    for name, on in regions.items():
-        cell = cell.insert(classes[name](), on=on)
-    for m in model["mechanisms"]:
-        for param, value in m["params"].items():
-            if isinstance(value, dict):
-                value = profile(value)
-            cell = cell.set(f"{m['name']}.{param}", value, on=m["on"])
-    for s in model["ions"]:
-        cell = cell.set(s["name"], s["value"], on=s["on"])
-    return cell
 
 
 SLOW_REBUILDS = {"c91662_ih_linear", "c91662_hh_soma_axon", "scnn1a_ca_sk", "pyramidal_hh_gk_gradient",

@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+REPO = Path(__file__).resolve().parents[2]
 SUITE_DIR = Path(__file__).resolve().parent / "fit_suite"
 
 
@@ -66,3 +67,38 @@ def load_problem(name) -> Problem:
     if v.shape != (len(meta["protocols"]), len(meta["record"]), t.size):
         raise ValueError(f"{path}: v has shape {v.shape}, the meta describes another")
     return Problem(t, v, meta, v_clean)
+
+
+def profile(spec: dict):
+    """A distance profile of the meta as a function of path distance d (um) from soma[0](0.5)."""
+    g0, length = spec["g0"], spec["length"]
+    if spec["kind"] == "exp":
+        return lambda d: g0 * np.exp(d / length)
+    assert spec["kind"] == "linear"
+    return lambda d: g0 * (1.0 + d / length)
+
+
+def build_cell(meta: dict):
+    """The problem's true model in neurax, from its meta (or the meta's ``model``) alone."""
+    import neurax as nx
+
+    model = meta["model"] if "model" in meta else meta
+    cell = nx.Cell(nx.load(REPO / model["morphology"]), 1, Ra=model["Ra"], cm=model["cm"],
+                   nseg_overrides=model["nseg"])
+    for s in model["section_params"]:
+        cell = cell.set(s["name"], s["value"], on=s["on"])
+    classes = {"hh": nx.HH, "pas": nx.Pas, **(nx.channels.library() if model["mods"] else {})}
+    regions: dict[str, list[str]] = {}
+    for m in model["mechanisms"]:
+        on = regions.setdefault(m["name"], [])
+        on += [r for r in ([m["on"]] if isinstance(m["on"], str) else m["on"]) if r not in on]
+    for name, on in regions.items():
+        cell = cell.insert(classes[name](), on=on)
+    for m in model["mechanisms"]:
+        for param, value in m["params"].items():
+            if isinstance(value, dict):
+                value = profile(value)
+            cell = cell.set(f"{m['name']}.{param}", value, on=m["on"])
+    for s in model["ions"]:
+        cell = cell.set(s["name"], s["value"], on=s["on"])
+    return cell
