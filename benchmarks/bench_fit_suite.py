@@ -51,7 +51,10 @@ jax.config.update("jax_enable_x64", True)
 
 
 def _on(on):
-    return on if isinstance(on, str) else list(on)
+    """A region of the meta: a section list, ``"basal+apical"`` (several), or a list of them."""
+    if isinstance(on, str):
+        return on.split("+") if "+" in on else on
+    return list(on)
 
 
 def _transform(entry: dict):
@@ -86,7 +89,7 @@ def trainable_for(cell: nx.Cell, meta: dict, start: dict):
             transforms[key] = _transform(entry)
             getters[key] = partial(_plain_value, key)
             cell = cell.set(entry["name"], start[key], on=_on(entry["region"]))
-        else:  # a profile parameter: one ByDistance per profile, on log g0 and log length
+        else:  # a profile parameter: one ByDistance per profile, its fields within their bounds on a log scale
             mech_index = entry["path"][1]
             param = entry["path"][3]
             profiles.setdefault((mech_index, param), []).append(entry)
@@ -100,13 +103,14 @@ def trainable_for(cell: nx.Cell, meta: dict, start: dict):
         kind = profile["kind"]
 
         def fn(d, theta, fields=tuple(fields), fixed=fixed, kind=kind):
-            values = {**fixed, **{f: jnp.exp(theta[i]) for i, f in enumerate(fields)}}
+            values = {**fixed, **{f: theta[i] for i, f in enumerate(fields)}}
             if kind == "exp":
                 return values["g0"] * jnp.exp(d / values["length"])
             return values["g0"] * (1.0 + d / values["length"])
 
         key = f"{mech['name']}.{param}@profile{mech_index}"
-        spec[key] = nx.ByDistance(_on(mech["on"]), fn, init=[math.log(profile[f]) for f in fields])
+        spec[key] = nx.ByDistance(_on(mech["on"]), fn, init=[profile[f] for f in fields])
+        transforms[key] = nx.LogBounded(tuple(e["bounds"][0] for e in entries), tuple(e["bounds"][1] for e in entries))
         for i, entry in enumerate(entries):
             getters[entry["key"]] = partial(_profile_value, key, i)
     tr = cell.trainable(spec, transforms)
@@ -118,7 +122,7 @@ def _plain_value(key: str, values: dict) -> float:
 
 
 def _profile_value(key: str, i: int, values: dict) -> float:
-    return float(math.exp(np.asarray(values[key]).ravel()[i]))
+    return float(np.asarray(values[key]).ravel()[i])
 
 
 def protocols_of(meta: dict, v_target: np.ndarray) -> list:
@@ -208,7 +212,7 @@ def well_posedness(cell: nx.Cell, meta: dict, protocols: list, settings: dict, v
             value = float(np.asarray(std[entry["key"]]).ravel()[0])
             relative = nx.fit.relative_scale(tr.transforms[entry["key"]])
             out[entry["key"]] = value if relative else value / abs(entry["true"])
-        else:  # a profile's log g0 or log length (trainable_for's order): its std is already relative
+        else:  # a profile's g0 or length (trainable_for's order): relative, on a log scale
             key = f"{entry['name']}@profile{entry['path'][1]}"
             i = position[key] = position.get(key, -1) + 1
             out[entry["key"]] = float(np.asarray(std[key]).ravel()[i])

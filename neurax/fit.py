@@ -266,7 +266,7 @@ def sample_starts(trainable, n: int, *, spread: float = 0.5, seed: int = 0, boun
         else:
             x = value * np.exp((2 * u - 1) * np.log1p(spread))
         if bounded and isinstance(transform, (Bounded, LogBounded)):
-            lo, hi = transform.lower, transform.upper
+            lo, hi = np.asarray(transform.lower, float), np.asarray(transform.upper, float)
             if isinstance(transform, Bounded):
                 x = np.clip(x, lo + (hi - lo) * 1e-6, hi - (hi - lo) * 1e-6)
             else:
@@ -715,7 +715,7 @@ def report(result: RecipeResult, trainable, protocols, *, record, tstop: float, 
         fig, axes = plt.subplots(1 + len(protocols), 1, figsize=(9, 2.6 * (1 + len(protocols))))
         axes = np.atleast_1d(axes)
         axes[0].semilogy(np.asarray(result.population.history), lw=0.6)
-        axes[0].set_xlabel("population step")
+        axes[0].set_xlabel("global stage: iteration")
         axes[0].set_ylabel("loss (each member)")
         for k, (_, target) in enumerate(protocols):
             v = fitted_traces[k]

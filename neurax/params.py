@@ -124,18 +124,28 @@ class Log:
 
 @dataclass(frozen=True)
 class Bounded:
-    """Values strictly between ``lower`` and ``upper``: ``x = lower + (upper - lower) sigmoid(u)``."""
+    """Values strictly between ``lower`` and ``upper``: ``x = lower + (upper - lower) sigmoid(u)``.
 
-    lower: float
-    upper: float
+    The bounds are numbers, or tuples with one bound per element of the key's values (e.g. the coefficients
+    of a :class:`ByDistance`).
+    """
+
+    lower: float | tuple[float, ...]
+    upper: float | tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if not np.all(np.asarray(self.lower, float) < np.asarray(self.upper, float)):
+            raise NeuraxError(f"Bounded({self.lower}, {self.upper}) needs lower < upper")
 
     def forward(self, u):
         """Value from the unconstrained parameter."""
-        return self.lower + (self.upper - self.lower) * jax.nn.sigmoid(u)
+        lower, upper = np.asarray(self.lower, float), np.asarray(self.upper, float)
+        return lower + (upper - lower) * jax.nn.sigmoid(u)
 
     def inverse(self, x):
         """Unconstrained parameter from the value (which must lie strictly inside the bounds)."""
-        y = (np.asarray(x, dtype=float) - self.lower) / (self.upper - self.lower)
+        lower, upper = np.asarray(self.lower, float), np.asarray(self.upper, float)
+        y = (np.asarray(x, dtype=float) - lower) / (upper - lower)
         if np.any((y <= 0) | (y >= 1)):
             raise NeuraxError(f"value {x} is outside Bounded({self.lower}, {self.upper})")
         return np.log(y) - np.log1p(-y)
@@ -146,24 +156,27 @@ class LogBounded:
     """Positive values strictly between ``lower`` and ``upper`` on a log scale: ``x = exp(a + (b - a) sigmoid(u))``
     with ``a = log(lower)``, ``b = log(upper)``. Relative steps are alike for every parameter (as with
     :class:`Log`), and no value can leave its physical range: a fit cannot drive a conductance to 1e-10.
+    Bounds are numbers or tuples (one per element), as for :class:`Bounded`.
     """
 
-    lower: float
-    upper: float
+    lower: float | tuple[float, ...]
+    upper: float | tuple[float, ...]
 
     def __post_init__(self) -> None:
-        if not 0 < self.lower < self.upper:
+        lower, upper = np.asarray(self.lower, float), np.asarray(self.upper, float)
+        if not np.all((0 < lower) & (lower < upper)):
             raise NeuraxError(f"LogBounded({self.lower}, {self.upper}) needs 0 < lower < upper")
 
     def forward(self, u):
         """Value from the unconstrained parameter."""
-        a, b = np.log(self.lower), np.log(self.upper)
+        a, b = np.log(np.asarray(self.lower, float)), np.log(np.asarray(self.upper, float))
         return jnp.exp(a + (b - a) * jax.nn.sigmoid(u))
 
     def inverse(self, x):
         """Unconstrained parameter from the value (which must lie strictly inside the bounds)."""
         x = np.asarray(x, dtype=float)
-        y = (np.log(np.maximum(x, 1e-300)) - np.log(self.lower)) / (np.log(self.upper) - np.log(self.lower))
+        a, b = np.log(np.asarray(self.lower, float)), np.log(np.asarray(self.upper, float))
+        y = (np.log(np.maximum(x, 1e-300)) - a) / (b - a)
         if np.any((x <= 0) | (y <= 0) | (y >= 1)):
             raise NeuraxError(f"value {x} is outside LogBounded({self.lower}, {self.upper})")
         return np.log(y) - np.log1p(-y)

@@ -244,3 +244,16 @@ def test_report_shows_stages_uncertainty_features_and_warns_about_undetermined_p
     result.uncertainty["cm"] = np.array([0.5])  # as if the protocol left cm undetermined
     assert "warning: the protocols hardly determine cm" in nx.fit.report(result, tr, protocols,
                                                                          record=["soma[0](0.5)"], tstop=20.0)
+
+
+def test_bounds_per_element_keep_each_coefficient_in_its_own_range():
+    t = nx.LogBounded((1e-6, 50.0), (1e-2, 2000.0))  # e.g. a profile's g0 (S/cm^2) and length (um)
+    x = np.asarray(t.forward(jnp.asarray([[-8.0, 8.0], [8.0, -8.0]])))
+    assert np.all((x[:, 0] >= 1e-6) & (x[:, 0] <= 1e-2) & (x[:, 1] >= 50.0) & (x[:, 1] <= 2000.0))
+    np.testing.assert_allclose(t.forward(jnp.asarray(t.inverse([3e-5, 400.0]))), [3e-5, 400.0], rtol=1e-12)
+    b = nx.Bounded((-90.0, 0.0), (-50.0, 1.0))
+    np.testing.assert_allclose(b.forward(jnp.asarray(b.inverse([-70.0, 0.25]))), [-70.0, 0.25], rtol=1e-12)
+    with pytest.raises(nx.NeuraxError, match="outside"):
+        t.inverse([3e-5, 4000.0])
+    with pytest.raises(nx.NeuraxError, match="lower < upper"):
+        nx.Bounded((0.0, 2.0), (1.0, 1.0))
