@@ -15,10 +15,10 @@ only:
 4. scores it: noise-free problems succeed when every parameter is within 1% of the truth; noisy ones when the
    fitted model's traces are within the noise (RMS of fitted minus noise-free target <= sigma / 2).
 
-``--es`` also runs a gradient-free baseline from the same start with the same number of simulations: a (mu/mu_w,
-lambda) evolution strategy (``nx.fit.evolve``, 16 candidates per generation) on the plain trace MSE in the same
-bounded coordinates, scored the same way (what BluePyOpt users run, in its simplest form). A gradient counts as
-one simulation here, though it costs about three.
+``--es`` also runs a gradient-free baseline from the same start with the same number of simulations: CMA-ES
+(``nx.fit.evolve``, 16 candidates per generation, BluePyOpt's ``CMA`` optimiser in its standard settings) on the
+plain trace MSE in the same bounded coordinates, scored the same way. Every simulation counts as one, though the
+recipe runs most of its own at twice the time step (half the cost); the wall times say what each costs.
 
 Usage::
 

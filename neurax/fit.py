@@ -590,8 +590,10 @@ def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, sam
 
 def evolve(loss: Callable, start: dict, *, generations: int = 100, population: int = 16, sigma: float = 0.3,
            seed: int = 0) -> tuple[dict, np.ndarray]:
-    """A (mu/mu_w, lambda) evolution strategy with cumulative step-size adaptation, in the unconstrained
-    coordinates of ``start`` (the gradient-free way BluePyOpt users fit, in its simplest form).
+    """CMA-ES (the covariance matrix adaptation evolution strategy, Hansen's standard settings: weighted
+    recombination of the best half, cumulative step-size adaptation, rank-one and rank-mu covariance updates) in
+    the unconstrained coordinates of ``start``: the gradient-free way BluePyOpt users fit (its ``CMA``
+    optimiser), here as a baseline for the gradient-based recipe.
 
     Each generation evaluates ``population`` candidates at once (``jax.vmap`` of ``loss``, no gradients).
     Returns the best parameters found and the best loss after each generation.
@@ -599,32 +601,48 @@ def evolve(loss: Callable, start: dict, *, generations: int = 100, population: i
     from jax.flatten_util import ravel_pytree
 
     flat, unravel = ravel_pytree(start)
-    dim = flat.size
+    n = flat.size
     mu = population // 2
     weights = np.log(mu + 0.5) - np.log(np.arange(1, mu + 1))
     weights /= weights.sum()
     mu_eff = 1.0 / np.sum(weights ** 2)
-    c_sigma = (mu_eff + 2) / (dim + mu_eff + 5)
-    d_sigma = 1 + 2 * max(0.0, np.sqrt((mu_eff - 1) / (dim + 1)) - 1) + c_sigma
-    chi = np.sqrt(dim) * (1 - 1 / (4 * dim) + 1 / (21 * dim ** 2))
+    c_sigma = (mu_eff + 2) / (n + mu_eff + 5)
+    d_sigma = 1 + 2 * max(0.0, np.sqrt((mu_eff - 1) / (n + 1)) - 1) + c_sigma
+    c_c = (4 + mu_eff / n) / (n + 4 + 2 * mu_eff / n)
+    c_1 = 2 / ((n + 1.3) ** 2 + mu_eff)
+    c_mu = min(1 - c_1, 2 * (mu_eff - 2 + 1 / mu_eff) / ((n + 2) ** 2 + mu_eff))
+    chi = np.sqrt(n) * (1 - 1 / (4 * n) + 1 / (21 * n ** 2))
     evaluate = jax.jit(jax.vmap(lambda x: loss(unravel(x))))
     rng = np.random.default_rng(seed)
     mean = np.asarray(flat, float)
-    path = np.zeros(dim)
+    p_sigma, p_c = np.zeros(n), np.zeros(n)
+    cov = np.eye(n)
     best, best_loss, history = mean.copy(), np.inf, []
-    for _ in range(generations):
-        z = rng.standard_normal((population, dim))
-        x = mean + sigma * z
+    for generation in range(generations):
+        eigenvalues, basis = np.linalg.eigh(cov)
+        scales = np.sqrt(np.maximum(eigenvalues, 1e-30))
+        z = rng.standard_normal((population, n))
+        y = (z * scales) @ basis.T                      # y ~ N(0, C)
+        x = mean + sigma * y
         values = np.asarray(evaluate(jnp.asarray(x)), float)
         values = np.where(np.isfinite(values), values, np.inf)
         order = np.argsort(values)
         if values[order[0]] < best_loss:
             best_loss, best = float(values[order[0]]), x[order[0]].copy()
         history.append(best_loss)
-        step = weights @ z[order[:mu]]
-        mean = mean + sigma * step
-        path = (1 - c_sigma) * path + np.sqrt(c_sigma * (2 - c_sigma) * mu_eff) * step
-        sigma *= float(np.exp((c_sigma / d_sigma) * (np.linalg.norm(path) / chi - 1)))
+        y_w = weights @ y[order[:mu]]
+        mean = mean + sigma * y_w
+        inverse_sqrt = basis @ np.diag(1 / scales) @ basis.T
+        p_sigma = (1 - c_sigma) * p_sigma + np.sqrt(c_sigma * (2 - c_sigma) * mu_eff) * inverse_sqrt @ y_w
+        # h_sigma: 0 while the step size is still growing fast, which stalls p_c
+        h_sigma = float(np.linalg.norm(p_sigma) / np.sqrt(1 - (1 - c_sigma) ** (2 * (generation + 1)))
+                        < (1.4 + 2 / (n + 1)) * chi)
+        p_c = (1 - c_c) * p_c + h_sigma * np.sqrt(c_c * (2 - c_c) * mu_eff) * y_w
+        rank_mu = (y[order[:mu]].T * weights) @ y[order[:mu]]
+        cov = ((1 - c_1 - c_mu) * cov + c_1 * (np.outer(p_c, p_c) + (1 - h_sigma) * c_c * (2 - c_c) * cov)
+               + c_mu * rank_mu)
+        cov = (cov + cov.T) / 2
+        sigma *= float(np.exp((c_sigma / d_sigma) * (np.linalg.norm(p_sigma) / chi - 1)))
     return unravel(jnp.asarray(best)), np.asarray(history)
 
 

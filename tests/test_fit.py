@@ -257,3 +257,12 @@ def test_bounds_per_element_keep_each_coefficient_in_its_own_range():
         t.inverse([3e-5, 4000.0])
     with pytest.raises(nx.NeuraxError, match="lower < upper"):
         nx.Bounded((0.0, 2.0), (1.0, 1.0))
+
+
+def test_cma_es_adapts_to_a_rotated_ill_conditioned_valley():
+    rng = np.random.default_rng(1)
+    q, _ = np.linalg.qr(rng.normal(size=(8, 8)))
+    a = jnp.asarray(q @ np.diag(10.0 ** np.linspace(0, 4, 8)) @ q.T)  # condition number 1e4, not axis-aligned
+    best, history = nx.fit.evolve(lambda p: p["x"] @ a @ p["x"], {"x": jnp.ones(8, dtype=jnp.float64)},
+                                  generations=300, population=12)
+    assert history[-1] < 1e-8 * history[0] and np.abs(np.asarray(best["x"])).max() < 1e-4
