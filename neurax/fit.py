@@ -17,6 +17,11 @@ behind are restarted near the best ones, and the result reports the spread of th
     result = nx.fit.fit_population(loss, starts, steps=200)
     tr.values(result.params), result.spread(tr)
 
+Trace fits are least-squares problems: :func:`least_squares` (from :mod:`neurax.least_squares`) runs
+Levenberg-Marquardt from many starts at once, and :func:`recipe` is the default fit built on it (passive
+stage, screening, a global stage at a coarse step, a polish at the recording's step), with :func:`report` and
+:func:`identifiability` to say how well the protocols determine each parameter.
+
 Losses: :func:`mse` (trace mean squared error), :func:`aligned_mse` (the same after the best time shift),
 :func:`soft_spike_count` (a differentiable spike count)
 and :func:`spike_count_loss`, and :func:`feature_loss` (mean, standard deviation and resting level of
@@ -463,9 +468,9 @@ class RecipeResult:
 
 
 def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, sample_every: int = 1,
-           starts: int = 8, steps: int = 30, polish: int = 60, spread: float = 0.5, sigma: float = 2.0,
-           coarse: int = 2, seed: int = 0, progress: bool = True, checkpoint: str | Path | None = None,
-           **simulate_kwargs) -> RecipeResult:
+           starts: int = 8, steps: int = 30, polish: int = 60, screen: int = 64, spread: float = 0.5,
+           sigma: float = 2.0, plain: float = 0.0, coarse: int = 2, seed: int = 0, progress: bool = True,
+           checkpoint: str | Path | None = None, **simulate_kwargs) -> RecipeResult:
     """Fit ``trainable`` to recorded traces with neurax's default recipe.
 
     Every stage is a Levenberg-Marquardt population (:func:`neurax.least_squares.least_squares`: Jacobians
@@ -473,11 +478,16 @@ def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, sam
 
     1. **Passive** (when some protocols do not spike and some keys are passive, :data:`PASSIVE`): ``starts``
        members fit the passive keys alone to the subthreshold protocols, at the coarse step.
-    2. **Global**: ``starts`` members, the start itself and Sobol points within a factor ``1 + spread`` of it
-       (passive values from stage 1), fit every key at the coarse time step ``coarse * dt`` to the traces
-       smoothed over ``sigma`` ms plus the plain traces at a third of the weight. Smoothing keeps a spike
-       that is early or late in the basin; the coarse step makes each simulation ``coarse`` times cheaper.
-    3. **Polish**: the two best members continue at ``dt`` on the same residuals for up to ``polish``
+    2. **Screen**: ``screen`` candidates, the start itself and Sobol points within a factor ``1 + spread`` of it
+       (half of them with passive values from stage 1), are simulated once (one vmapped batch at the coarse
+       step); the best ``starts`` go on.
+    3. **Global**: those members fit every key at the coarse time step ``coarse * dt`` to the traces
+       smoothed over ``sigma`` ms (plus the plain traces with weight ``plain``). Smoothing keeps a spike that
+       is early or late in the basin and makes the residuals nearly linear in the parameters over a longer
+       step, so Gauss-Newton steps go further (measured: with the plain traces at a third of the weight, the
+       same 15 polish iterations ended 11% off instead of 1.5% on the Allen hh problem); the coarse step
+       makes each simulation ``coarse`` times cheaper.
+    4. **Polish**: the two best members continue at ``dt`` on the same residuals for up to ``polish``
        iterations; at ``dt`` they vanish exactly at the recorded model, so noise-free targets are met to
        rounding.
 
@@ -491,10 +501,12 @@ def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, sam
         dt: time step (ms).
         sample_every: the targets hold every this-many-th step's voltage.
         starts: members of the passive and global stages.
+        screen: candidates screened for the global stage (no screening when not above ``starts``).
         steps: Levenberg-Marquardt iterations of the passive and global stages.
         polish: iterations at ``dt``.
         spread: starts are drawn within a factor ``1 + spread`` of the start values.
         sigma: smoothing width (ms).
+        plain: weight of the plain (unsmoothed) traces beside the smoothed ones in the global and polish stages.
         coarse: the global stage's step is ``coarse * dt`` (reduced so that it divides ``sample_every``; 1 turns
             the coarse step off).
         seed: for the starts.
@@ -540,7 +552,8 @@ def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, sam
             v = simulate(cell, protocols[k][0], record, tstop=tstop, dt=dt * factor, **simulate_kwargs).v[..., ::every]
             if smoothed:
                 out.append((smooth(v, sigma, sample_dt) - smooth(targets[k], sigma, sample_dt)).ravel())
-                out.append(np.sqrt(1.0 / 3.0) * (v - targets[k]).ravel())
+                if plain:
+                    out.append(np.sqrt(plain) * (v - targets[k]).ravel())
             else:
                 out.append((v - targets[k]).ravel())
         return jnp.concatenate(out) / np.sqrt(sum(targets[k].size for k in which))
@@ -574,6 +587,23 @@ def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, sam
         for key in passive:  # the global stage's members start from the passive values found
             pick = np.arange(starts) % found[key].shape[0]
             first[key] = found[key][pick]
+    if screen > starts:  # many more candidates, one forward batch: the global stage starts from the best
+        clock = time.perf_counter()
+        candidates = sample_starts(trainable, screen, spread=spread, seed=seed + 1)
+        # the members so far stay candidates; half of the new ones take the passive stage's values, half keep
+        # their own (active conductances 50% off bias what the passive stage finds where they act at rest)
+        half = np.arange(starts, screen, 2)
+        for key in trainable.keys:
+            candidates[key] = candidates[key].at[:starts].set(first[key])
+            if key in passive and stages:
+                candidates[key] = candidates[key].at[half].set(first[key][np.arange(half.size) % starts])
+        cost = jax.jit(jax.vmap(lambda p: jnp.sum(residuals(p, everything, coarse, True) ** 2)))
+        costs = np.asarray(cost(candidates), float)
+        costs = np.where(np.isfinite(costs), costs, np.inf)
+        keep = np.concatenate([[0], 1 + np.argsort(costs[1:])[:starts - 1]])  # the start itself stays a member
+        first = jax.tree_util.tree_map(lambda x: x[keep], candidates)
+        stages.append({"stage": "screen", "seconds": time.perf_counter() - clock,
+                       "simulations": screen * len(everything), "loss": float(np.min(costs))})
     population = run("global", lambda p: residuals(p, everything, coarse, True), first, steps, everything,
                      prune_after=max(steps // 3, 1))
     polished = run("polish", lambda p: residuals(p, everything, 1, True), population.best(min(2, starts)),

@@ -221,7 +221,7 @@ def test_recipe_recovers_a_passive_cell_and_resumes_from_its_checkpoint(tmp_path
                           progress=False, checkpoint=tmp_path)
     values = tr.values(first.params)
     assert abs(float(values["pas.g"][0]) / 2e-4 - 1) < 1e-6 and abs(float(values["cm"][0]) / 1.5 - 1) < 1e-6
-    assert [s["stage"] for s in first.stages] == ["global", "polish"] and first.loss < 1e-12
+    assert [s["stage"] for s in first.stages] == ["screen", "global", "polish"] and first.loss < 1e-12
     assert sorted(p.name for p in tmp_path.iterdir()) == ["recipe-global.npz", "recipe-polish.npz"]
     assert all(float(np.max(u)) < 0.01 for u in first.uncertainty.values())  # both well determined
     again = nx.fit.recipe(tr, [(stim, target)], record=["soma[0](0.5)"], tstop=20.0, starts=4, steps=10, polish=20,
