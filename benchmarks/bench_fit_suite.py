@@ -22,7 +22,7 @@ recipe runs most of its own at twice the time step (half the cost); the wall tim
 
 Usage::
 
-    python benchmarks/bench_fit_suite.py [--only SUBSTRING ...] [--starts 8] [--steps 30] [--polish 60]
+    python benchmarks/bench_fit_suite.py [--only SUBSTRING ...] [--starts 16] [--steps 30] [--polish 60]
                                          [--coarse 2] [--seed 0] [--es] [--json OUT.json] [--progress]
 """
 
@@ -248,7 +248,7 @@ def run_es(tr, fitted_of, meta: dict, protocols: list, settings: dict, v_clean: 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="*", help="problems whose name contains one of these")
-    parser.add_argument("--starts", type=int, default=8)
+    parser.add_argument("--starts", type=int, default=16)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--polish", type=int, default=60)
     parser.add_argument("--coarse", type=int, default=2, help="the global stage's dt is this many times dt")

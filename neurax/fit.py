@@ -468,7 +468,7 @@ class RecipeResult:
 
 
 def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, sample_every: int = 1,
-           starts: int = 8, steps: int = 30, polish: int = 60, screen: int = 64, spread: float = 0.5,
+           starts: int = 16, steps: int = 30, polish: int = 60, screen: int = 64, spread: float = 0.5,
            sigma: float = 2.0, plain: float = 0.0, coarse: int = 2, seed: int = 0, progress: bool = True,
            checkpoint: str | Path | None = None, **simulate_kwargs) -> RecipeResult:
     """Fit ``trainable`` to recorded traces with neurax's default recipe.
