@@ -245,7 +245,8 @@ def run_es(tr, fitted_of, meta: dict, protocols: list, settings: dict, v_clean: 
             "fitted": fitted}
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line's options (the defaults are the benchmark's stated budget)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="*", help="problems whose name contains one of these")
     parser.add_argument("--starts", type=int, default=16)
@@ -256,7 +257,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--es", action="store_true", help="also run the evolution strategy with the same budget")
     parser.add_argument("--json", type=Path)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     names = [n for n in problem_names() if not args.only or any(s in n for s in args.only)]
     if not names:
         print("no problems (run tests/reference_neuron/generate_fit_suite.py)", file=sys.stderr)

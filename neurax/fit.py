@@ -507,8 +507,8 @@ def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, sam
         spread: starts are drawn within a factor ``1 + spread`` of the start values.
         sigma: smoothing width (ms).
         plain: weight of the plain (unsmoothed) traces beside the smoothed ones in the global and polish stages.
-        coarse: the global stage's step is ``coarse * dt`` (reduced so that it divides ``sample_every``; 1 turns
-            the coarse step off).
+        coarse: the passive, screen and global stages' step is ``coarse * dt`` (compared with the samples at the
+            times both share; 1 turns the coarse step off).
         seed: for the starts.
         progress: progress lines on stderr.
         checkpoint: a folder; each stage saves its state there after every iteration, and a rerun with the same
@@ -541,22 +541,26 @@ def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, sam
                               "cut or fill that part of the recording")
         targets.append(jnp.asarray(target))
     spiking = [bool(np.any((t[..., 1:] >= -20.0) & (t[..., :-1] < -20.0))) for t in targets]
-    coarse = gcd(max(int(coarse), 1), sample_every)
-    sample_dt = dt * sample_every
+    coarse = max(int(coarse), 1)
 
     def residuals(params, which, factor, smoothed):
+        # compare where the simulation's steps (factor * dt) and the samples (sample_every * dt) coincide
+        step = factor * sample_every // gcd(factor, sample_every)
         cell = trainable.apply(params)
-        every = sample_every // factor
-        out = []
+        out, size = [], 0
         for k in which:
-            v = simulate(cell, protocols[k][0], record, tstop=tstop, dt=dt * factor, **simulate_kwargs).v[..., ::every]
+            v = simulate(cell, protocols[k][0], record, tstop=tstop, dt=dt * factor, **simulate_kwargs).v
+            v, target = v[..., ::step // factor], targets[k][..., ::step // sample_every]
+            m = min(v.shape[-1], target.shape[-1])
+            v, target = v[..., :m], target[..., :m]
+            size += target.size
             if smoothed:
-                out.append((smooth(v, sigma, sample_dt) - smooth(targets[k], sigma, sample_dt)).ravel())
+                out.append((smooth(v, sigma, dt * step) - smooth(target, sigma, dt * step)).ravel())
                 if plain:
-                    out.append(np.sqrt(plain) * (v - targets[k]).ravel())
+                    out.append(np.sqrt(plain) * (v - target).ravel())
             else:
-                out.append((v - targets[k]).ravel())
-        return jnp.concatenate(out) / np.sqrt(sum(targets[k].size for k in which))
+                out.append((v - target).ravel())
+        return jnp.concatenate(out) / np.sqrt(size)
 
     def stage_file(name):
         return None if checkpoint is None else Path(checkpoint) / f"recipe-{name}.npz"

@@ -93,3 +93,15 @@ def test_neurax_rebuilds_the_problem_from_its_meta(name):
                           celsius=model["celsius"], rates=model["rates"])
         got = np.asarray(sol.v)[:, :: meta["sampling"]["sample_every"]]
         assert np.abs(got - v_clean[k]).max() < 1e-6, protocol["name"]
+
+
+@pytest.mark.slow
+def test_the_recipe_recovers_the_pvalb_problem_from_half_off():
+    """The benchmark's own run on its smallest problem, with the public API and the default budget: every one of
+    the 11 parameters (hh per region, el per region, Ra, cm) within 1% of NEURON's values from a start 50% off."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import bench_fit_suite
+
+    row = bench_fit_suite.run_problem("pvalb_hh_el", bench_fit_suite.parse_args([]))
+    assert row["success"] and row["worst_relative_error"] < 1e-6, row["fitted"]
+    assert row["rms_vs_clean_mV"] < 1e-6 and max(row["std_at_truth"].values()) < 0.1
