@@ -291,6 +291,7 @@ class PopulationResult:
         history: the loss of every member at every step, ``(steps, members)``.
         restarts: how many members were restarted near the best ones.
         evaluations: parameter sets simulated (a gradient counts as one).
+        converged: per member, whether it stopped converged (:func:`neurax.least_squares.least_squares` only).
     """
 
     params: dict
@@ -299,6 +300,7 @@ class PopulationResult:
     history: np.ndarray
     restarts: int = 0
     evaluations: int = 0
+    converged: np.ndarray | None = None
 
     @property
     def best_loss(self) -> float:
@@ -490,6 +492,11 @@ def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, sam
     4. **Polish**: the two best members continue at ``dt`` on the same residuals for up to ``polish``
        iterations; at ``dt`` they vanish exactly at the recorded model, so noise-free targets are met to
        rounding.
+    5. **Quiet refit** (only when the polish stalled rather than converged, and some protocols do not
+       spike): the best member fits every key to the subthreshold protocols alone for ``polish // 2``
+       iterations, then polishes on all of them again for as many; the result replaces the polished one if
+       its plain MSE is lower. Spiking protocols' loss can be rugged (spike times that jump near a
+       threshold); the subthreshold loss is smooth in every parameter.
 
     Args:
         trainable: a :class:`~neurax.params.Trainable` (bounded transforms such as
@@ -614,7 +621,23 @@ def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, sam
                    polish, everything)
     params = polished.params
     plain = lambda p: residuals(p, everything, 1, False)  # noqa: E731
-    loss = float(np.sum(np.asarray(jax.jit(plain)(params)) ** 2))
+    plain_loss = jax.jit(lambda p: jnp.sum(plain(p) ** 2))
+    loss = float(plain_loss(params))
+    best = int(np.argmin(polished.best_losses))
+    if quiet and len(quiet) < len(everything) and not polished.converged[best]:
+        # The polish stalled short of convergence. Spike times near a threshold (a late spike, a dendritic spike
+        # that comes and goes) make the spiking protocols' loss rugged at the 0.1% scale, so Levenberg-Marquardt
+        # steps are rejected; the quiet protocols' loss is smooth in every parameter (window currents carry the
+        # active conductances). Fit every key to the quiet traces alone, polish on all again, keep the better.
+        # Measured on the suite's n120_hh_gl_exp: the polish stalled 4.3% off (0.2 mV RMS, every spike within
+        # 0.1 ms); 15 quiet iterations from there reached the truth to 6e-13.
+        one = jax.tree_util.tree_map(lambda x: x[best:best + 1], polished.members)
+        refit = run("quiet", lambda p: residuals(p, quiet, 1, False), one, max(polish // 2, 1), quiet)
+        again = run("repolish", lambda p: residuals(p, everything, 1, True), refit.members, max(polish // 2, 1),
+                    everything)
+        candidate = float(plain_loss(again.params))
+        if candidate < loss:
+            params, loss = again.params, candidate
     uncertainty = identifiability(plain, params, trainable, noise=0.1)
     return RecipeResult(params=params, loss=loss, population=population, stages=stages, uncertainty=uncertainty)
 

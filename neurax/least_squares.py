@@ -19,7 +19,8 @@ decrease), and stops once it has converged. Each step carries geodesic accelerat
 narrow valleys that fits of neuron models have; without it, steps there shrink to a crawl (measured on the
 Allen hh problem of the fitting suite, from one point 54% off: 30 iterations without it ended 23% off, 15
 with it 11% off). Members far behind the best after ``prune_after`` iterations stop early, so the budget goes
-to the promising ones. All members' trial points run as one vmapped batch.
+to the promising ones. The active members' trial points run as one vmapped batch (padded to the population's
+or a Jacobian's size, so that only those two batch sizes compile).
 
 Example::
 
@@ -78,7 +79,8 @@ def least_squares(residuals: Callable, starts: dict, *, steps: int = 30, damping
 
     Returns:
         A :class:`neurax.fit.PopulationResult`: the best member's parameters, every member's best point and
-        loss, the loss history ``(iterations, members)``.
+        loss, the loss history ``(iterations, members)``, and which members converged (stopped by ``ftol`` or
+        ``xtol``, not by the iteration limit, pruning or a damping that grew without bound: a stall).
     """
     from jax.flatten_util import ravel_pytree
 
@@ -95,12 +97,23 @@ def least_squares(residuals: Callable, starts: dict, *, steps: int = 30, damping
     size = x.shape[1]
     flat = jax.vmap(lambda u: jnp.ravel(residuals(unravel(u))))
     evaluate = jax.jit(flat)
-    points = jnp.asarray(np.vstack([np.zeros(size), STEP * np.eye(size)]))
-    jacobian_batch = jax.jit(lambda u: flat(u[None, :] + points))
+    points = np.vstack([np.zeros(size), STEP * np.eye(size)])
+    shapes = sorted({members, size + 1})  # batch sizes compiled: the population and a Jacobian
+
+    def evaluate_rows(rows: np.ndarray, which: np.ndarray) -> np.ndarray:
+        """The residuals of ``rows[which]`` (the active members only), padded to a compiled batch size."""
+        out = np.full((rows.shape[0], r.shape[1]), np.nan)
+        for begin in range(0, which.size, shapes[-1]):
+            chunk = which[begin:begin + shapes[-1]]
+            size_ = next(s for s in shapes if s >= chunk.size)
+            padded = np.concatenate([rows[chunk], np.repeat(rows[chunk[:1]], size_ - chunk.size, axis=0)])
+            out[chunk] = np.asarray(evaluate(jnp.asarray(padded)), float)[:chunk.size]
+        return out
 
     lam = np.full(members, float(damping))
     nu = np.full(members, 2.0)
     active = np.ones(members, bool)
+    converged = np.zeros(members, bool)
     history: list[np.ndarray] = []
     start_iteration = 0
     path = Path(checkpoint) if checkpoint is not None else None
@@ -109,6 +122,7 @@ def least_squares(residuals: Callable, starts: dict, *, steps: int = 30, damping
             if saved["x"].shape == x.shape:
                 x, lam, nu = saved["x"].copy(), saved["lam"].copy(), saved["nu"].copy()
                 active = saved["active"].astype(bool)
+                converged = saved["converged"].astype(bool) if "converged" in saved else converged
                 history = list(saved["history"])
                 start_iteration = len(history)
     r = np.array(evaluate(jnp.asarray(x)), float)
@@ -130,7 +144,7 @@ def least_squares(residuals: Callable, starts: dict, *, steps: int = 30, damping
         steps_taken: dict[int, tuple] = {}
         for m in np.flatnonzero(active):
             if jac[m] is None:
-                batch = np.asarray(jacobian_batch(jnp.asarray(x[m])), float)
+                batch = np.asarray(evaluate(jnp.asarray(x[m][None, :] + points)), float)
                 evaluations += size + 1
                 r[m] = batch[0]
                 jac[m] = (batch[1:] - batch[0]).T / STEP
@@ -149,8 +163,9 @@ def least_squares(residuals: Callable, starts: dict, *, steps: int = 30, damping
             probe = x.copy()
             for m, (_, delta) in steps_taken.items():
                 probe[m] = x[m] + CURVATURE_STEP * delta
-            r_probe = np.asarray(evaluate(jnp.asarray(probe)), float)
-            evaluations += members
+            moving = np.asarray(sorted(steps_taken), int)
+            r_probe = evaluate_rows(probe, moving)
+            evaluations += moving.size
             for m, (damped, delta) in steps_taken.items():
                 second = 2.0 / CURVATURE_STEP * ((r_probe[m] - r[m]) / CURVATURE_STEP - jac[m] @ delta)
                 if not np.all(np.isfinite(second)):
@@ -159,8 +174,8 @@ def least_squares(residuals: Callable, starts: dict, *, steps: int = 30, damping
                 if 2.0 * np.linalg.norm(bend) <= 0.75 * np.linalg.norm(delta):
                     trial[m] = x[m] + delta + 0.5 * bend
                     accelerated[m] = True
-        r_trial = np.array(evaluate(jnp.asarray(trial)), float)
-        evaluations += members
+        r_trial = evaluate_rows(trial, np.flatnonzero(active))
+        evaluations += int(active.sum())
         for m in np.flatnonzero(active):
             new = float(np.sum(r_trial[m] ** 2)) if np.all(np.isfinite(r_trial[m])) else np.inf
             step = trial[m] - x[m]
@@ -171,7 +186,7 @@ def least_squares(residuals: Callable, starts: dict, *, steps: int = 30, damping
                 relative = (cost[m] - new) / cost[m] if cost[m] > 0 else 0.0
                 x[m], r[m], cost[m], jac[m] = trial[m], r_trial[m], new, None
                 if relative < ftol or np.max(np.abs(step)) < xtol or new == 0.0:
-                    active[m] = False
+                    active[m], converged[m] = False, True
             else:
                 lam[m] *= nu[m]
                 nu[m] *= 2.0
@@ -182,7 +197,7 @@ def least_squares(residuals: Callable, starts: dict, *, steps: int = 30, damping
             active &= cost <= prune_factor * np.min(cost)
         if path is not None:
             tmp = path.with_name(path.name + ".tmp.npz")
-            np.savez(tmp, x=x, lam=lam, nu=nu, active=active, history=np.asarray(history))
+            np.savez(tmp, x=x, lam=lam, nu=nu, active=active, converged=converged, history=np.asarray(history))
             tmp.replace(path)
         if progress:
             rate = (time.perf_counter() - clock) / (iteration + 1 - start_iteration)
@@ -194,7 +209,8 @@ def least_squares(residuals: Callable, starts: dict, *, steps: int = 30, damping
     stacked = jax.vmap(unravel)(jnp.asarray(x))
     k = int(np.argmin(cost))
     return PopulationResult(params=unravel(jnp.asarray(x[k])), members=stacked, best_losses=cost.copy(),
-                            history=np.asarray(history).reshape(-1, members), evaluations=evaluations)
+                            history=np.asarray(history).reshape(-1, members), evaluations=evaluations,
+                            converged=converged.copy())
 
 
 def _solve(matrix: np.ndarray, rhs: np.ndarray) -> np.ndarray:
