@@ -620,8 +620,8 @@ def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, sam
     polished = run("polish", lambda p: residuals(p, everything, 1, True), population.best(min(2, starts)),
                    polish, everything)
     params = polished.params
-    plain = lambda p: residuals(p, everything, 1, False)  # noqa: E731
-    plain_loss = jax.jit(lambda p: jnp.sum(plain(p) ** 2))
+    plain_residuals = lambda p: residuals(p, everything, 1, False)  # noqa: E731
+    plain_loss = jax.jit(lambda p: jnp.sum(plain_residuals(p) ** 2))
     loss = float(plain_loss(params))
     best = int(np.argmin(polished.best_losses))
     if quiet and len(quiet) < len(everything) and not polished.converged[best]:
@@ -638,7 +638,7 @@ def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, sam
         candidate = float(plain_loss(again.params))
         if candidate < loss:
             params, loss = again.params, candidate
-    uncertainty = identifiability(plain, params, trainable, noise=0.1)
+    uncertainty = identifiability(plain_residuals, params, trainable, noise=0.1)
     return RecipeResult(params=params, loss=loss, population=population, stages=stages, uncertainty=uncertainty)
 
 

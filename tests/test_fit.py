@@ -266,3 +266,23 @@ def test_cma_es_adapts_to_a_rotated_ill_conditioned_valley():
     best, history = nx.fit.evolve(lambda p: p["x"] @ a @ p["x"], {"x": jnp.ones(8, dtype=jnp.float64)},
                                   generations=300, population=12)
     assert history[-1] < 1e-8 * history[0] and np.abs(np.asarray(best["x"])).max() < 1e-4
+
+
+def test_a_stalled_polish_gets_a_quiet_refit_and_keeps_the_better_point():
+    cell = nx.Cell(nx.load(BALL), 1, Ra=100.0).insert(nx.HH())
+    truth = cell.set("hh.gnabar", 0.1).set("hh.gkbar", 0.045).set("hh.gl", 2.5e-4)
+    record = ["soma[0](0.5)"]
+    protocols = []
+    for amp in (0.005, 0.3):  # one quiet protocol, one that spikes
+        stim = [nx.IClamp("soma[0](0.5)", 2.0, 20.0, amp)]
+        protocols.append((stim, nx.simulate(truth, stim, record, tstop=30.0).v))
+    keys = {"hh.gnabar": "all", "hh.gkbar": "all", "hh.gl": "all"}
+    tr = cell.trainable(keys, {k: nx.LogBounded(1e-5, 1.0) for k in keys})
+    # two polish iterations cannot converge from 50% off: the refit stages run
+    result = nx.fit.recipe(tr, protocols, record=record, tstop=30.0, starts=4, steps=3, screen=0, polish=2,
+                           progress=False)
+    assert [s["stage"] for s in result.stages][-3:] == ["polish", "quiet", "repolish"]
+    assert result.stages[-2]["simulations"] < result.stages[-1]["simulations"]  # one protocol of two
+    plain = np.mean([np.mean((np.asarray(nx.simulate(tr.apply(result.params), s, record, tstop=30.0).v) - t) ** 2)
+                     for s, t in protocols])
+    np.testing.assert_allclose(result.loss, plain, rtol=1e-9)  # the loss is that of the parameters returned

@@ -40,6 +40,8 @@ def test_every_member_reaches_the_exact_minimum_quadratically():
     assert result.history.shape[1] == 4 and result.history.shape[0] < 40  # all converged and stopped
     assert np.all(np.diff(result.history, axis=0) <= 0)  # a member moves only when its loss falls
     assert result.evaluations >= 4 * (3 + 1)
+    assert result.converged.all()  # stopped by the tolerances, not the iteration limit
+    assert not nx.fit.least_squares(residuals, starts(4), steps=1, progress=False).converged.any()
 
 
 def test_hopeless_members_stop_early():
