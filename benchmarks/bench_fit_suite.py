@@ -57,6 +57,28 @@ def _on(on):
     return list(on)
 
 
+def _region(cell: nx.Cell, model: dict, entry: dict):
+    """Where a fit key's value holds: its mechanism entry's region, less the sections where a later entry of the
+    model sets the same parameter (as in NEURON, where the generator assigned the entries in order: hh.gl on
+    "all" and then 3e-4 on "axonal" leave the key "hh.gl@all" the value of every section but the axon's).
+    """
+    region = _on(entry["region"])
+    path = entry["path"]
+    if path[0] == "mechanisms":
+        name = model["mechanisms"][path[1]]["name"]
+        later = [m["on"] for m in model["mechanisms"][path[1] + 1:] if m["name"] == name and path[3] in m["params"]]
+    elif path[0] == "section_params":
+        later = [s["on"] for s in model["section_params"][path[1] + 1:] if s["name"] == entry["name"]]
+    else:  # the cell's Ra or cm, which section_params then override
+        later = [s["on"] for s in model.get("section_params", []) if s["name"] == path[0]]
+    if not later:
+        return region
+    keep = set(cell.sections(region).tolist())
+    for on in later:
+        keep -= set(cell.sections(_on(on)).tolist())
+    return [cell.morphology.sections[k].name for k in sorted(keep)]
+
+
 def _transform(entry: dict):
     lo, hi = entry["bounds"]
     return nx.LogBounded(lo, hi) if entry["scale"] == "log" else nx.Bounded(lo, hi)
@@ -82,22 +104,30 @@ def trainable_for(cell: nx.Cell, meta: dict, start: dict):
     """
     model = meta["model"]
     spec, transforms, getters, profiles = {}, {}, {}, {}
-    for entry in meta["fit"]:
+    for entry in meta["fit"]:  # a profile's fields (g0, length) become one ByDistance key
+        if entry["field"] is not None:
+            profiles.setdefault((entry["path"][1], entry["path"][3]), []).append(entry)
+    # keys apply in the model's order (the cell's Ra and cm, section_params, then the mechanism list), as the
+    # generator assigned them in NEURON; with _region, each holds only where no later entry sets its parameter
+    rank = {"section_params": -1, "mechanisms": 0}
+    order = sorted(meta["fit"], key=lambda e: (rank.get(e["path"][0], -2), e["path"][1] if len(e["path"]) > 1 else 0))
+    for entry in order:
         if entry["field"] is None:
             key = entry["key"]
-            spec[key] = nx.Shared(_on(entry["region"]))
+            region = _region(cell, model, entry)
+            spec[key] = nx.Shared(region)
             transforms[key] = _transform(entry)
             getters[key] = partial(_plain_value, key)
-            cell = cell.set(entry["name"], start[key], on=_on(entry["region"]))
-        else:  # a profile parameter: one ByDistance per profile, its fields within their bounds on a log scale
-            mech_index = entry["path"][1]
-            param = entry["path"][3]
-            profiles.setdefault((mech_index, param), []).append(entry)
-    for (mech_index, param), entries in profiles.items():
+            cell = cell.set(entry["name"], start[key], on=region)
+            continue
+        mech_index, param = entry["path"][1], entry["path"][3]
+        entries = profiles.pop((mech_index, param), None)
+        if entries is None:  # this profile's key is made
+            continue
         mech = model["mechanisms"][mech_index]
         profile = dict(mech["params"][param])
-        for entry in entries:
-            profile[entry["field"]] = start[entry["key"]]
+        for e in entries:
+            profile[e["field"]] = start[e["key"]]
         fields = [e["field"] for e in entries]
         fixed = {f: profile[f] for f in ("g0", "length") if f not in fields}
         kind = profile["kind"]
@@ -111,8 +141,8 @@ def trainable_for(cell: nx.Cell, meta: dict, start: dict):
         key = f"{mech['name']}.{param}@profile{mech_index}"
         spec[key] = nx.ByDistance(_on(mech["on"]), fn, init=[profile[f] for f in fields])
         transforms[key] = nx.LogBounded(tuple(e["bounds"][0] for e in entries), tuple(e["bounds"][1] for e in entries))
-        for i, entry in enumerate(entries):
-            getters[entry["key"]] = partial(_profile_value, key, i)
+        for i, e in enumerate(entries):
+            getters[e["key"]] = partial(_profile_value, key, i)
     tr = cell.trainable(spec, transforms)
     return tr, lambda params: {k: g(tr.values(params)) for k, g in getters.items()}
 
