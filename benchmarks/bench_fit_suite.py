@@ -107,11 +107,9 @@ def trainable_for(cell: nx.Cell, meta: dict, start: dict):
     for entry in meta["fit"]:  # a profile's fields (g0, length) become one ByDistance key
         if entry["field"] is not None:
             profiles.setdefault((entry["path"][1], entry["path"][3]), []).append(entry)
-    # keys apply in the model's order (the cell's Ra and cm, section_params, then the mechanism list), as the
-    # generator assigned them in NEURON; with _region, each holds only where no later entry sets its parameter
-    rank = {"section_params": -1, "mechanisms": 0}
-    order = sorted(meta["fit"], key=lambda e: (rank.get(e["path"][0], -2), e["path"][1] if len(e["path"]) > 1 else 0))
-    for entry in order:
+    # each key holds only where no later entry of the model sets its parameter (_region), so no two keys overlap
+    # and their order is free: the fit list's order (it decides which Sobol coordinate draws which key's starts)
+    for entry in meta["fit"]:
         if entry["field"] is None:
             key = entry["key"]
             region = _region(cell, model, entry)
