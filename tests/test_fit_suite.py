@@ -122,6 +122,6 @@ def test_the_runners_fit_keys_at_their_true_values_give_the_model_exactly(name):
     tr, fitted_of = bench_fit_suite.trainable_for(cell, meta, truth)
     placed = tr.apply(tr.init())
     for (path, want), got in zip(jax.tree_util.tree_leaves_with_path(cell.params),
-                                 jax.tree_util.tree_leaves(placed.params)):
+                                 jax.tree_util.tree_leaves(placed.params), strict=True):
         np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-12, err_msg=jax.tree_util.keystr(path))
     np.testing.assert_allclose([fitted_of(tr.init())[k] for k in truth], list(truth.values()), rtol=1e-12)
