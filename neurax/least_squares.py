@@ -105,8 +105,8 @@ def least_squares(residuals: Callable, starts: dict, *, steps: int = 30, damping
         out = np.full((rows.shape[0], r.shape[1]), np.nan)
         for begin in range(0, which.size, shapes[-1]):
             chunk = which[begin:begin + shapes[-1]]
-            size_ = next(s for s in shapes if s >= chunk.size)
-            padded = np.concatenate([rows[chunk], np.repeat(rows[chunk[:1]], size_ - chunk.size, axis=0)])
+            batch = next(s for s in shapes if s >= chunk.size)
+            padded = np.concatenate([rows[chunk], np.repeat(rows[chunk[:1]], batch - chunk.size, axis=0)])
             out[chunk] = np.asarray(evaluate(jnp.asarray(padded)), float)[:chunk.size]
         return out
 
@@ -163,9 +163,8 @@ def least_squares(residuals: Callable, starts: dict, *, steps: int = 30, damping
             probe = x.copy()
             for m, (_, delta) in steps_taken.items():
                 probe[m] = x[m] + CURVATURE_STEP * delta
-            moving = np.asarray(sorted(steps_taken), int)
-            r_probe = evaluate_rows(probe, moving)
-            evaluations += moving.size
+            r_probe = evaluate_rows(probe, np.flatnonzero(active))  # every active member took a step
+            evaluations += int(active.sum())
             for m, (damped, delta) in steps_taken.items():
                 second = 2.0 / CURVATURE_STEP * ((r_probe[m] - r[m]) / CURVATURE_STEP - jac[m] @ delta)
                 if not np.all(np.isfinite(second)):
