@@ -37,7 +37,10 @@ every call fresh memory for what it stores, and the kernel zeroes it page by pag
 1,248-compartment bench cell (value_and_grad, the same process): stride 2 in step order 0.3203-0.3372 s,
 stride 2 in phases 0.3178-0.3354 s, stride 4 in phases 0.3025-0.3188 s; stride 3 was as fast as 4, 8 slower
 (its recursion, eight steps per iteration, no longer fits one kernel), and storing every step's states
-slower still.
+slower still. A large state update (many state arrays) is not unrolled k times in the forward program: it
+runs one step per loop iteration, writes v in step order and the states of every k-th step into a store
+(a conditional write); the backward pass takes each chunk's v apart into phases. The phases' coefficients
+are computed one phase after another, never joined into one array (see ``chunk``).
 
 The recursion runs on one core while the other idles. XLA:CPU runs independent kernels concurrently where a
 computation has more than 8 and they share no memory (a toy, a one-kernel loop beside split kernels: 0.458 ->
@@ -78,11 +81,12 @@ CHUNK_STEPS = (16, 256)
 STATE_STRIDE = 4
 #: Where the state update is large (more than UNROLLED_STATES state arrays) the forward pass stores the states of
 #: every step, if that takes at most this many bytes: the pyramidal model with the full channel library (23 state
-#: arrays, 3,001 nodes, 100 ms) took 4.08 s for value_and_grad so and 5.70 s with states every 4th step.
+#: arrays, 3,001 nodes, 100 ms) took 3.74 s for value_and_grad so (compiled in 11 s) and 3.90 s with states every
+#: 4th step (compiled in 33 s: the backward program holds one copy of the coefficients per phase).
 EVERY_STEP_BYTES = 2 * 2**30
 #: Up to this many states, the forward pass writes the k steps of a block out one after another in the program
 #: (their v go straight to their phases); with more, the step is large enough that k copies of it make the program
-#: slow to compile (the full channel library: minutes), so the block loops over its steps.
+#: slow to compile (the full channel library: minutes), so the forward pass loops over single steps.
 UNROLLED_STATES = 8
 #: A new state that depends on at least this many other old states takes its derivatives from a VJP (see
 #: ``adjoint_scan``): each such dependence would otherwise need a JVP of the whole state update of its own.
@@ -242,9 +246,10 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         asm = jax.vmap(assemble, (None, 0, 0, 0))
         adv = jax.vmap(advance, (None, 0, 0))
 
-        def derivative(fn, inputs, ks):
+        def derivative(fn, inputs, ks, primal=False):
             """The JVP of ``fn`` with tangent 1 on ``inputs[k]`` for k in ``ks``: symbolic zeros elsewhere
-            (zero arrays would keep every other derivative term, and its table lookups, alive).
+            (zero arrays would keep every other derivative term, and its table lookups, alive). With
+            ``primal``, ``(fn(*inputs), the JVP)``.
             """
             def of(*varied):
                 merged = list(inputs)
@@ -253,20 +258,24 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
                 return fn(*merged)
 
             varied = [inputs[k] for k in ks]
-            return jax.jvp(of, varied, [jnp.ones_like(u) for u in varied])[1]
+            out = jax.jvp(of, varied, [jnp.ones_like(u) for u in varied])
+            return out if primal else out[1]
 
         def own_copy(inputs, tag):
             # Derivatives that read their own copy of the inputs cannot have their rate-table lookups
             # merged by XLA into one shared (and then unfused, slow) gather kernel.
             return lax.optimization_barrier((inputs, jnp.int32(tag)))[0]
 
-        with jax.named_scope("coef_d"):
-            coef = {"d": asm(args, vn, sn, stim_c)[0]}
         asm_of = {}
-        if 0 in asm_inputs:  # dr/dv - x dd/dv: one JVP
+        if 0 in asm_inputs:  # d, and dr/dv - x dd/dv: one JVP
             with jax.named_scope("coef_asm_v"):
-                dd, dr = derivative(lambda *u: asm(args, u[0], list(u[1:]), stim_c), own_copy([vn, *sn], 0), [0])
+                (d, _), (dd, dr) = derivative(lambda *u: asm(args, u[0], list(u[1:]), stim_c),
+                                              own_copy([vn, *sn], 0), [0], primal=True)
+                coef = {"d": d}
                 asm_of[0] = dr - x * dd
+        else:
+            with jax.named_scope("coef_d"):
+                coef = {"d": asm(args, vn, sn, stim_c)[0]}
         by_state = [k for k in asm_inputs if k > 0]
         if by_state:
             # dr/ds - x dd/ds for every state at once: one VJP of r - x d with cotangent 1 (each node's r and d
@@ -293,12 +302,11 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         inputs = own_copy([vnext, *sn], -1)
         fn = lambda *u: adv(args, u[0], list(u[1:]))  # noqa: E731
         zeros = [jnp.zeros_like(u) for u in sn]
-        with jax.named_scope("coef_slope"):
+        with jax.named_scope("coef_states"):
             slope = derivative(fn, inputs, [0]) if slopes else list(zeros)
+            jvps = [derivative(fn, inputs, [1 + g for g in colour]) for colour in colours]
         diag, coef["cross"], coef["hub"] = list(zeros), {}, {}
-        for c, colour in enumerate(colours):
-            with jax.named_scope(f"coef_colour{c}"):
-                ds = derivative(fn, inputs, [1 + g for g in colour])
+        for colour, ds in zip(colours, jvps, strict=True):
             for h, g in couplings:
                 if g in colour and h not in hubs:
                     if h == g:
@@ -392,43 +400,19 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         vn0, sn0, vnext0 = phases[0][:3]
         adv_params = bool(set().union(*_dependencies(
             lambda *sub: advance(rebuilt(sub), vnext0[0], [s[0] for s in sn0]), *sub0)))
-        if n_states <= UNROLLED_STATES:
-            # A small state update: coefficients and parameter cotangents phase by phase. Joining the phases
-            # (below) made XLA fuse the recomputed states into slow concatenation kernels: hh's value_and_grad
-            # on the 1,248-compartment bench cell took 0.58 s joined, 0.29 s so.
-            coefs = [coefficients(args, vn, sn, vnext, vnext - vn, stim_c) for vn, sn, vnext, stim_c, _ in phases]
-            with jax.named_scope("recursion"):
-                lam, outs = recursion(args, lam, coefs, [ph[4] for ph in phases], adv_params)
-            total, stim_bars = None, []
-            for (vn, sn, vnext, stim_c, _), (y, ls1) in zip(phases, outs, strict=True):
-                with jax.named_scope("parameter_bars"):
-                    bar, stim_bar = parameter_bars(rebuilt, sub0, adv_params, vn, sn, vnext, stim_c, y, ls1)
-                total = bar if total is None else [u + v for u, v in zip(total, bar, strict=True)]
-                stim_bars.append(stim_bar)
-            return lam, total, stim_bars
-        # A large one: the coefficients and the parameters' cotangents of all phases at once (their rows one after
-        # another): one copy of the mechanisms' derivatives in the program instead of one per phase.
-        rows, k = vn0.shape[0], len(phases)
-
-        def joined(part):
-            return jax.tree_util.tree_map(lambda *xs: jnp.concatenate(xs, axis=0), *[ph[part] for ph in phases])
-
-        def split(tree, p):
-            return jax.tree_util.tree_map(lambda x: x[p * rows:(p + 1) * rows], tree)
-
-        vn_all, sn_all, vnext_all, stim_all = (joined(part) for part in range(4))
-        coef_all = coefficients(args, vn_all, sn_all, vnext_all, vnext_all - vn_all, stim_all)
-        coefs = [split(coef_all, p) for p in range(k)]
+        # Coefficients and parameter cotangents phase by phase. Joining the phases into one coefficient pass
+        # made XLA fuse the recomputed states into slow concatenation kernels: hh's value_and_grad on the
+        # 1,248-compartment bench cell took 0.58 s joined, 0.29 s so; the pyramidal model with the full channel
+        # library (300 ms) 15.7 s joined, 11.4 s so.
+        coefs = [coefficients(args, vn, sn, vnext, vnext - vn, stim_c) for vn, sn, vnext, stim_c, _ in phases]
         with jax.named_scope("recursion"):
             lam, outs = recursion(args, lam, coefs, [ph[4] for ph in phases], adv_params)
-        y_all = jnp.concatenate([y for y, _ in outs], axis=0)
-        ls_all = None if outs[0][1] is None else [jnp.concatenate([ls1[g] for _, ls1 in outs], axis=0)
-                                                   for g in range(n_states)]
-        with jax.named_scope("parameter_bars"):
-            bar, stim_bar = parameter_bars(rebuilt, sub0, adv_params, vn_all, sn_all, vnext_all, stim_all, y_all,
-                                           ls_all)
-        total = [x.reshape((k, rows) + x.shape[1:]).sum(0) for x in bar]
-        stim_bars = [None if stim_bar is None else split(stim_bar, p) for p in range(k)]
+        total, stim_bars = None, []
+        for (vn, sn, vnext, stim_c, _), (y, ls1) in zip(phases, outs, strict=True):
+            with jax.named_scope("parameter_bars"):
+                bar, stim_bar = parameter_bars(rebuilt, sub0, adv_params, vn, sn, vnext, stim_c, y, ls1)
+            total = bar if total is None else [u + v for u, v in zip(total, bar, strict=True)]
+            stim_bars.append(stim_bar)
         return lam, total, stim_bars
 
     def parameter_bars(rebuilt, sub0, adv_params, vn, sn, vnext, stim_c, y, ls1):
@@ -499,16 +483,20 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
 
         def block(carry, stim_b):  # k steps: the v entering each (one output per phase), the states of the first
             states = flat(carry[1])
-            if n_states > UNROLLED_STATES and k > 1:  # a large step: once in the program, looped over the k steps
-                carry, (samples, v_all) = lax.scan(lambda c, st: (lambda r: (r[0], r[1][:2]))(body(c, st)),
-                                                   carry, stim_b)
-                return carry, (samples, [v_all[j] for j in range(k)], states)
             samples, vs = [], []
             for j in range(k):
                 carry, (sample, v, _) = body(carry, stim_b[j])
                 samples.append(sample)
                 vs.append(v)
             return carry, (jnp.stack(samples), vs, states)
+
+        def looped(c, xs):  # one step of a large state update: its states written to the store every k-th step
+            (carry, store), (j, stim_k) = c, xs
+            store = lax.cond(j % k == 0, lambda store: [x.at[j // k].set(s) for x, s in zip(store, flat(carry[1]),
+                                                                                                   strict=True)],
+                             lambda store: store, store)
+            carry, (sample, v, _) = body(carry, stim_k)
+            return (carry, store), (sample, v)
 
         def start_only(carry, stim_c):  # a chunk to be rerun: only its start is stored
             start = (carry[0], flat(carry[1]))
@@ -522,6 +510,10 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
             carry, (part, (vs, ss)) = lax.scan(start_only, carry, stim[:first].reshape((first // size, size)
                                                                                        + stim.shape[1:]))
             samples.append(part.reshape((first,) + part.shape[2:]))
+        elif first and n_states > UNROLLED_STATES and k > 1:  # v in step order (one array), states in a store
+            store = [jnp.zeros((first // k,) + x.shape, x.dtype) for x in flat(carry[1])]
+            (carry, ss), (part, vs) = lax.scan(looped, (carry, store), (jnp.arange(first), stim[:first]))
+            samples.append(part)
         elif first:
             carry, (part, vs, ss) = lax.scan(block, carry, stim[:first].reshape((first // k, k) + stim.shape[1:]))
             samples.append(part.reshape((first,) + part.shape[2:]))
@@ -560,6 +552,10 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
             if recompute:
                 vs = [vs]
                 after = vs[0][1:]
+            elif not isinstance(vs, list):  # one array in step order: each chunk's phases are taken apart below
+                vs = vs.reshape((chunks, size // k, k, n))
+                ss = [x.reshape((chunks, size // k) + x.shape[1:]) for x in ss]
+                after = vs[1:, 0, 0]
             else:
                 vs = [x.reshape((chunks, size // k, n)) for x in vs]
                 ss = [x.reshape((chunks, size // k) + x.shape[1:]) for x in ss]
@@ -577,6 +573,8 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
                     phases = [(vn, sn, jnp.concatenate([vn[1:], after[None]]), stim_c, lo_c)]
                 else:  # the states of each phase from the previous phase's (all blocks at once)
                     phased = lambda x, p: x.reshape((size // k, k) + x.shape[1:])[:, p]  # noqa: E731
+                    if not isinstance(vps, list):
+                        vps = [vps[:, p] for p in range(k)]
                     sn, phases = starts, []
                     for p in range(k):
                         if p:
