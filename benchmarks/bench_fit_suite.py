@@ -205,7 +205,8 @@ def run_problem(name: str, args) -> dict:
            "protocols": len(protocols), "noise": meta["noise"]["sigma"] if meta["noise"] else 0.0,
            "success": bool(ok), "worst_relative_error": worst, "rms_vs_clean_mV": rms, "seconds": seconds,
            "simulations": int(sum(s["simulations"] for s in result.stages)), "loss": result.loss,
-           "stages": result.stages, "fitted": fitted, "true": {e["key"]: e["true"] for e in meta["fit"]},
+           "noise_estimated_mV": result.noise, "explained": result.explained, "stages": result.stages,
+           "fitted": fitted, "true": {e["key"]: e["true"] for e in meta["fit"]},
            "spread": {k: np.asarray(v).tolist() for k, v in result.population.spread(tr).items()},
            "std_at_truth": posed, "es": es}
     print(f"{name:<28} {model['ncompartments']:>6} {len(meta['fit']):>3} {len(protocols):>3} "

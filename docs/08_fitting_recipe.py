@@ -7,7 +7,10 @@ each Jacobian is one vmapped batch of simulations, members far behind the best s
 are polished at the recording's time step. Every parameter lives on a bounded log scale (``nx.LogBounded``), so
 no member can drive a conductance to 1e-10 or cm below 0.3. ``nx.fit.report`` then says how well each parameter
 is determined: the spread of the best members, and the uncertainty that recordings with 0.1 mV noise would
-leave (``nx.fit.identifiability``, from the Gauss-Newton Hessian at the fit).
+leave (``nx.fit.identifiability``, from the Gauss-Newton Hessian at the fit). Its first lines compare the fit's
+residual with the noise the recording carries (``nx.features.noise_level``): a fit that explains the recording
+ends near that noise; one that does not gets a warning (a wrong basin, or a model that cannot produce the
+recording), after the recipe has already polished two more of its starts for a second look.
 
 Run: python docs/08_fitting_recipe.py   (about a minute; writes tutorial-08-fit.png)
 """

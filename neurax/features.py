@@ -12,7 +12,8 @@ Each function takes traces ``v`` (mV, time last, batch axes allowed in front) sa
   each spike, before the next) work on the first ``n`` spikes; missing spikes are filled with the end of the
   trace (times) or the threshold (voltages), and :func:`spike_count` says how many there were;
 * :func:`window_mean` (resting potential, steady state), :func:`input_resistance` (MOhm from a current step,
-  nA) and :func:`sag` (of a hyperpolarising step, 0 none to 1).
+  nA) and :func:`sag` (of a hyperpolarising step, 0 none to 1);
+* :func:`noise_level`: the standard deviation of white noise on a recording, from its second differences.
 
 :func:`feature_distance` compares two dicts of features, each scaled by a typical size, into one loss.
 """
@@ -22,7 +23,7 @@ from __future__ import annotations
 from neurax._jax import jax, jnp
 
 __all__ = ["spike_times", "spike_count", "isi", "first_spike_latency", "ap_peak", "ap_width", "ahp_depth",
-           "window_mean", "input_resistance", "sag", "feature_distance"]
+           "window_mean", "input_resistance", "sag", "noise_level", "feature_distance"]
 
 
 def _crossings(v, threshold: float, n: int, up: bool = True):
@@ -143,6 +144,21 @@ def sag(v, dt: float, rest: tuple[float, float], step: tuple[float, float], stea
     v_min = -jax.nn.logsumexp(-sharpness * segment, axis=-1) / sharpness
     v_rest, v_ss = window_mean(v, dt, rest), window_mean(v, dt, steady)
     return (v_ss - v_min) / (v_rest - v_min)
+
+
+def noise_level(v):
+    """The standard deviation (mV) of white noise on traces ``v`` (time last; one value per trace).
+
+    A membrane voltage sampled every 0.025-0.1 ms is smooth: its second difference ``v[k+1] - 2 v[k] + v[k-1]``
+    is tiny except in the few samples of each spike, while white noise of standard deviation s gives second
+    differences of standard deviation ``s * sqrt(6)``. The median absolute second difference (robust to the
+    spikes) scaled for a normal distribution gives s. A noise-free simulation gives nearly 0 (its own
+    curvature); use it on recordings sampled finely enough that the trace is smooth between spikes.
+    """
+    v = jnp.asarray(v)
+    d2 = v[..., 2:] - 2.0 * v[..., 1:-1] + v[..., :-2]
+    mad = jnp.median(jnp.abs(d2 - jnp.median(d2, axis=-1, keepdims=True)), axis=-1)
+    return 1.482602218505602 * mad / jnp.sqrt(6.0)
 
 
 def feature_distance(features: dict, target: dict, scales: dict | None = None):

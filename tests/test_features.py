@@ -61,3 +61,15 @@ def test_passive_features_of_a_hyperpolarising_step(cell):
     assert 50 < float(r) < 1000  # MOhm, positive
     s = F.sag(v, DT, (0.0, 4.9), (5.0, 35.0), (30.0, 34.9))
     assert 0.0 <= float(s) < 0.5
+
+
+def test_noise_level_reads_white_noise_through_spikes():
+    t = np.arange(0.0, 200.0, DT)
+    v = -65.0 + 5.0 * np.sin(t / 30.0)
+    for k in range(10):  # ten 100 mV spikes, 1 ms wide
+        v = v + 100.0 * np.exp(-0.5 * ((t - 15.0 - 18.0 * k) / 0.25) ** 2)
+    noisy = v + np.random.default_rng(0).normal(0.0, 0.5, t.size)
+    assert abs(float(F.noise_level(noisy)) / 0.5 - 1) < 0.05
+    assert float(F.noise_level(v)) < 1e-3
+    both = np.asarray(F.noise_level(np.stack([v, noisy])))
+    np.testing.assert_allclose(both, [F.noise_level(v), F.noise_level(noisy)])
