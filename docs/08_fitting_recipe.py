@@ -10,7 +10,7 @@ is determined: the spread of the best members, and the uncertainty that recordin
 leave (``nx.fit.identifiability``, from the Gauss-Newton Hessian at the fit). Its first lines compare the fit's
 residual with the noise the recording carries (``nx.features.noise_level``): a fit that explains the recording
 ends near that noise; one that does not gets a warning (a wrong basin, or a model that cannot produce the
-recording), after the recipe has already polished two more of its starts for a second look.
+recording).
 
 Run: python docs/08_fitting_recipe.py   (about a minute; writes tutorial-08-fit.png)
 """

@@ -290,29 +290,19 @@ def test_a_stalled_polish_gets_a_quiet_refit_and_keeps_the_better_point():
     np.testing.assert_allclose(result.loss, plain, rtol=1e-9)  # the loss is that of the parameters returned
 
 
-def test_a_fit_that_does_not_explain_its_targets_gets_a_second_look_and_a_warning():
+def test_a_fit_that_does_not_explain_its_targets_is_warned_about():
     """A target 3 mV above anything the model can reach (its leak reversal is fixed): the plain MSE stays far
-    above the targets' noise, so the next distinct members of the global stage are polished too, the loss
-    returned is that of the parameters returned, and the report says the fit does not explain the targets."""
+    above the targets' noise (none: a simulation), and the report says the fit does not explain the targets."""
     _, tr, stim, target = passive_problem()
     shifted = [(stim, np.asarray(target) + 3.0)]
     record = ["soma[0](0.5)"]
-    # one global iteration from starts spread 4x apart leaves members in distinct places to look at
-    result = nx.fit.recipe(tr, shifted, record=record, tstop=20.0, starts=6, steps=1, screen=0, polish=3,
-                           spread=3.0, progress=False)
-    assert [s["stage"] for s in result.stages][-2:] == ["polish", "second"] and not result.explained
-    assert result.noise < 0.01  # a simulated target: no noise
-    plain = np.mean((np.asarray(nx.simulate(tr.apply(result.params), stim, record, tstop=20.0).v) - shifted[0][1]) ** 2)
-    np.testing.assert_allclose(result.loss, plain, rtol=1e-9)
+    result = nx.fit.recipe(tr, shifted, record=record, tstop=20.0, starts=4, steps=2, screen=0, polish=2,
+                           progress=False)
+    assert not result.explained and result.noise < 0.01 and result.loss > 1.0
     text = nx.fit.report(result, tr, shifted, record=record, tstop=20.0)
     assert "warning: the fit does not explain the targets" in text
-
-
-def test_the_second_look_takes_members_unlike_the_polished_ones():
-    members = {"a": jnp.asarray([0.0, 0.01, 1.0, 2.0, 2.02]), "b": jnp.zeros((5, 2))}
-    population = nx.fit.PopulationResult(params={}, members=members, best_losses=np.array([1.0, 2.0, 3.0, 4.0, 5.0]),
-                                         history=np.zeros((1, 5)))
-    taken = {"a": jnp.asarray([0.0]), "b": jnp.zeros((1, 2))}
-    picked = nx.fit._distinct(population, taken, 2)
-    np.testing.assert_array_equal(np.asarray(picked["a"]), [1.0, 2.0])  # 0.01 is the polished one; 2.02 is 2.0
-    assert nx.fit._distinct(population, members, 2) is None
+    noisy = [(stim, np.asarray(target) + np.random.default_rng(0).normal(0.0, 0.5, np.shape(target)))]
+    fitted = nx.fit.recipe(tr, noisy, record=record, tstop=20.0, starts=4, steps=10, polish=20, progress=False)
+    assert fitted.explained and abs(fitted.noise / 0.5 - 1) < 0.1  # down to the noise it carries
+    assert "the fit explains the targets down to their noise" in nx.fit.report(fitted, tr, noisy, record=record,
+                                                                                tstop=20.0)
