@@ -628,6 +628,9 @@ def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, sam
             pick = np.arange(starts) % found[key].shape[0]
             first[key] = found[key][pick]
 
+    # one compiled batch for the screen, whichever search runs it
+    screen_cost = jax.jit(jax.vmap(lambda p: jnp.sum(residuals(p, everything, coarse, True) ** 2)))
+
     def search(first, passive_values, tag=""):
         """Screen, global stage, polish (and the quiet refit) from ``first``: ``(params, plain MSE, population)``."""
         if screen > starts:  # many more candidates, one forward batch: the global stage starts from the best
@@ -640,8 +643,7 @@ def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, sam
                 candidates[key] = candidates[key].at[:starts].set(first[key])
                 if key in passive and passive_values:
                     candidates[key] = candidates[key].at[half].set(first[key][np.arange(half.size) % starts])
-            cost = jax.jit(jax.vmap(lambda p: jnp.sum(residuals(p, everything, coarse, True) ** 2)))
-            costs = np.asarray(cost(candidates), float)
+            costs = np.asarray(screen_cost(candidates), float)
             costs = np.where(np.isfinite(costs), costs, np.inf)
             keep = np.concatenate([[0], 1 + np.argsort(costs[1:])[:starts - 1]])  # the start itself stays a member
             first = jax.tree_util.tree_map(lambda x: x[keep], candidates)
