@@ -488,8 +488,8 @@ EXPLAINED_FLOOR = 1e-4
 
 def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, sample_every: int = 1,
            starts: int = 16, steps: int = 30, polish: int = 60, screen: int = 64, spread: float = 0.5,
-           sigma: float = 2.0, plain: float = 0.0, coarse: int = 2, seed: int = 0, progress: bool = True,
-           checkpoint: str | Path | None = None, **simulate_kwargs) -> RecipeResult:
+           sigma: float = 2.0, plain: float = 0.0, coarse: int = 2, seed: int = 0, restarts: int = 2,
+           progress: bool = True, checkpoint: str | Path | None = None, **simulate_kwargs) -> RecipeResult:
     """Fit ``trainable`` to recorded traces with neurax's default recipe.
 
     Every stage is a Levenberg-Marquardt population (:func:`neurax.least_squares.least_squares`: Jacobians
@@ -515,10 +515,10 @@ def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, sam
        its plain MSE is lower. Spiking protocols' loss can be rugged (spike times that jump near a
        threshold); the subthreshold loss is smooth in every parameter.
 
-    6. **Search again** (only when the passive stage ran and the fit does not explain the targets: its plain MSE
-       is above :data:`EXPLAINED` times the variance of the noise they carry, :func:`neurax.features.noise_level`):
-       stages 2-5 run again from the starts as drawn, without the passive stage's values, and the lower plain MSE
-       is kept.
+    6. **Search again** (only while the fit does not explain the targets: its plain MSE is above
+       :data:`EXPLAINED` times the variance of the noise they carry, :func:`neurax.features.noise_level`): stages
+       2-5 run again, first from the starts as drawn without the passive stage's values (when it ran), then up
+       to ``restarts`` times from fresh starts and screen candidates; the lowest plain MSE is kept.
 
     The result carries the noise the targets hold and whether the fit explains them down to it
     (:attr:`RecipeResult.explained`); :func:`report` warns when it does not.
@@ -542,6 +542,7 @@ def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, sam
         coarse: the passive, screen and global stages' step is ``coarse * dt`` (compared with the samples at the
             times both share; 1 turns the coarse step off).
         seed: for the starts.
+        restarts: searches from fresh starts when the fit does not explain the targets (stage 6).
         progress: progress lines on stderr.
         checkpoint: a folder; each stage saves its state there after every iteration, and a rerun with the same
             arguments resumes where it stopped.
@@ -631,11 +632,11 @@ def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, sam
     # one compiled batch for the screen, whichever search runs it
     screen_cost = jax.jit(jax.vmap(lambda p: jnp.sum(residuals(p, everything, coarse, True) ** 2)))
 
-    def search(first, passive_values, tag=""):
+    def search(first, passive_values, tag="", screen_seed=seed + 1):
         """Screen, global stage, polish (and the quiet refit) from ``first``: ``(params, plain MSE, population)``."""
         if screen > starts:  # many more candidates, one forward batch: the global stage starts from the best
             clock = time.perf_counter()
-            candidates = sample_starts(trainable, screen, spread=spread, seed=seed + 1)
+            candidates = sample_starts(trainable, screen, spread=spread, seed=screen_seed)
             # the members so far stay candidates; half of the new ones take the passive stage's values, half keep
             # their own (active conductances 50% off bias what the passive stage finds where they act at rest)
             half = np.arange(starts, screen, 2)
@@ -674,16 +675,26 @@ def recipe(trainable, protocols, *, record, tstop: float, dt: float = 0.025, sam
 
     params, loss, population = search(first, fitted_passive)
     noise = float(np.sqrt(np.mean([np.mean(np.asarray(features.noise_level(t)) ** 2) for t in targets])))
-    if fitted_passive and loss > EXPLAINED * noise ** 2 + EXPLAINED_FLOOR:
-        # The fit does not explain the targets, and its members started from the passive stage's values. Those are
-        # fitted with the active conductances where the starts put them, which act at rest too, and can lead every
-        # member into one wrong basin. Search again from the starts as drawn; keep the lower plain MSE. Measured
-        # on the suite's pyramidal_hh_gk_gradient (0.75 mV of noise): with the passive stage, plain MSE 0.863
-        # (somatic gkbar and gl at their lower bounds); from the drawn starts, 0.572 (0.562 at the truth).
-        again = search(starts_drawn, False, "-again")
-        if again[1] < loss:
-            params, loss, population = again
-    noise = float(np.sqrt(np.mean([np.mean(np.asarray(features.noise_level(t)) ** 2) for t in targets])))
+    # Searches again while the fit does not explain the targets; each keeps the lower plain MSE.
+    #  - From the starts as drawn, when the first search began at the passive stage's values: those are fitted with
+    #    the active conductances where the starts put them, which act at rest too, and can lead every member into
+    #    one wrong basin. Measured on the suite's pyramidal_hh_gk_gradient (0.75 mV of noise): with the passive
+    #    stage, plain MSE 0.863 (somatic gkbar and gl at their lower bounds); from the drawn starts, 0.572 (0.562
+    #    at the truth).
+    #  - Then ``restarts`` times from fresh starts and screen candidates (other Sobol scrambles of the same box).
+    #    Measured on the suite's pvalb_hh_el with seed 1: the first two searches end with the somatic leak's
+    #    reversal at its bound (148% and 97% off, RMS 0.10 mV), a restart reaches the truth.
+    again = [(starts_drawn, "-again", seed + 1)] if fitted_passive else []
+    for r in range(1, max(int(restarts), 0) + 1):
+        fresh = sample_starts(trainable, starts, spread=spread, seed=seed + 1000 * r)
+        fresh = jax.tree_util.tree_map(lambda s, b: s.at[0].set(b), fresh, base)
+        again.append((fresh, f"-restart{r}", seed + 1 + 1000 * r))
+    for start_members, tag, screen_seed in again:
+        if loss <= EXPLAINED * noise ** 2 + EXPLAINED_FLOOR:
+            break
+        candidate = search(start_members, False, tag, screen_seed)
+        if candidate[1] < loss:
+            params, loss, population = candidate
     uncertainty = identifiability(plain_residuals, params, trainable, noise=0.1)
     return RecipeResult(params=params, loss=loss, population=population, stages=stages, uncertainty=uncertainty,
                         noise=noise)

@@ -297,13 +297,16 @@ def test_a_fit_that_does_not_explain_its_targets_is_warned_about():
     shifted = [(stim, np.asarray(target) + 3.0)]
     record = ["soma[0](0.5)"]
     result = nx.fit.recipe(tr, shifted, record=record, tstop=20.0, starts=4, steps=2, screen=0, polish=2,
-                           progress=False)
+                           restarts=1, progress=False)
     assert not result.explained and result.noise < 0.01 and result.loss > 1.0
+    names = [s["stage"] for s in result.stages]  # no passive stage (every key is passive): one restart, no -again
+    assert names == ["global", "polish", "global-restart1", "polish-restart1"]
     text = nx.fit.report(result, tr, shifted, record=record, tstop=20.0)
     assert "warning: the fit does not explain the targets" in text
     noisy = [(stim, np.asarray(target) + np.random.default_rng(0).normal(0.0, 0.5, np.shape(target)))]
     fitted = nx.fit.recipe(tr, noisy, record=record, tstop=20.0, starts=4, steps=10, polish=20, progress=False)
     assert fitted.explained and abs(fitted.noise / 0.5 - 1) < 0.1  # down to the noise it carries
+    assert not any("restart" in s["stage"] for s in fitted.stages)  # explained: no restart
     assert "the fit explains the targets down to their noise" in nx.fit.report(fitted, tr, noisy, record=record,
                                                                                 tstop=20.0)
 
@@ -311,7 +314,8 @@ def test_a_fit_that_does_not_explain_its_targets_is_warned_about():
 def test_a_fit_from_the_passive_stage_that_does_not_explain_its_targets_searches_again_from_the_drawn_starts():
     """hh on one compartment, a quiet and a spiking protocol, targets 3 mV above what the model can reach: the
     passive stage runs, the fit does not explain the targets, so the search runs again from the starts as drawn
-    (stages with the suffix -again); the loss returned is that of the parameters returned."""
+    (stages with the suffix -again), then from fresh starts (-restart1, -restart2); the loss returned is that of
+    the parameters returned."""
     cell = nx.Cell(nx.load(BALL), 1, Ra=100.0).insert(nx.HH())
     truth = cell.set("hh.gnabar", 0.1).set("hh.gkbar", 0.045).set("hh.gl", 2.5e-4)
     record = ["soma[0](0.5)"]
@@ -326,6 +330,7 @@ def test_a_fit_from_the_passive_stage_that_does_not_explain_its_targets_searches
     names = [s["stage"] for s in result.stages]
     assert names[0] == "passive" and "global-again" in names and "polish-again" in names
     assert names.index("global-again") > names.index("polish") and not result.explained
+    assert names.index("global-restart2") > names.index("global-restart1") > names.index("polish-again")
     plain = np.mean([np.mean((np.asarray(nx.simulate(tr.apply(result.params), s, record, tstop=30.0).v) - t) ** 2)
                      for s, t in protocols])
     np.testing.assert_allclose(result.loss, plain, rtol=1e-9)
