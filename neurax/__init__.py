@@ -7,6 +7,7 @@ is imported until something that needs it is used).
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
@@ -104,6 +105,8 @@ def __getattr__(name: str):
         return importlib.import_module(f"neurax.{name}")
     module = _EXPORTS.get(name)
     if module is None:
+        if not name.startswith("_") and importlib.util.find_spec(f"neurax.{name}") is not None:
+            return importlib.import_module(f"neurax.{name}")  # a submodule not imported yet (nx.simulation, ...)
         raise AttributeError(f"module 'neurax' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value

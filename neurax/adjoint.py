@@ -446,18 +446,31 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         stored = batch * steps * carry0[0].dtype.itemsize * sum(x.size for x in flat(carry0[1]))
         return 1 if stored <= EVERY_STEP_BYTES else STATE_STRIDE
 
-    def chunk_steps(batch: int, k: int) -> int:  # the backward pass's chunk: ``recompute``, or a multiple of k
+    def chunk_steps(batch: int, k: int, steps: int) -> int:
+        """The backward pass's chunk: ``recompute``, or a multiple of k, as even as the steps allow (the last
+        chunk is padded to a whole one).
+        """
         if recompute:
             return int(recompute)
         sizes = [x.size for x in flat(carry0[1])]
         per_step = batch * carry0[0].dtype.itemsize * (8 * n + 3 * sum(sizes) + sum(sizes[h] for h, _ in couplings))
         size = int(np.clip(CHUNK_BYTES // max(1, per_step), *CHUNK_STEPS))
-        return max(k, size - size % k)
+        size = max(k, size - size % k)
+        if steps > size:
+            size = -(-steps // -(-steps // size))  # the fewest chunks of this size, evened out
+        return -(-size // k) * k
 
     def one_step(args, carry, stim_k):  # the step, with the samples and what the adjoint needs of it
         v, s, extra = carry
         v1, s1 = step(args, v, s, stim_k)
         return (v1, s1, step.track(extra, v1) if step.track else extra), (v1[step.record], v, flat(s))
+
+    def padded_step(args, steps, total, carry, xs):  # step j, or none where j is past the last real step
+        j, stim_k = xs
+        new, out = one_step(args, carry, stim_k)
+        if total > steps:
+            new = jax.tree_util.tree_map(lambda u, w: jnp.where(j < steps, u, w), new, carry)
+        return new, out
 
     def forward(args, carry0, stim):
         primal_of = lambda tree: jax.tree_util.tree_map(  # noqa: E731
@@ -474,18 +487,27 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
     def record(args, carry0, stim, batch):
         """The samples, and what the backward pass needs of the trajectory, in chunks sized for ``batch``
         simulations at once (the chunk length is passed on as the shape of an empty array).
+
+        The steps are padded to a whole number of chunks. A padded step leaves the carry as it is (v, the
+        states and the bookkeeping stay at their values after the last real step), and its samples are dropped:
+        the backward pass then runs one loop over whole chunks (one copy of its code in the program; a separate
+        program for the last few steps made the gradient's compilation up to 1.6 times slower).
         """
-        k = state_stride(batch, stim.shape[0])
-        size = chunk_steps(batch, k)
-        first = stim.shape[0] // size * size
+        steps = stim.shape[0]
+        k = state_stride(batch, steps)
+        size = chunk_steps(batch, k, steps)
+        count = -(-steps // size)
+        total = count * size
+        if total > steps:
+            stim = jnp.concatenate([stim, jnp.zeros((total - steps,) + stim.shape[1:], stim.dtype)])
 
-        body = partial(one_step, args)
+        body = partial(padded_step, args, steps, total)
 
-        def block(carry, stim_b):  # k steps: the v entering each (one output per phase), the states of the first
+        def block(carry, xs):  # k steps: the v entering each (one output per phase), the states of the first
             states = flat(carry[1])
             samples, vs = [], []
-            for j in range(k):
-                carry, (sample, v, _) = body(carry, stim_b[j])
+            for p in range(k):
+                carry, (sample, v, _) = body(carry, (xs[0][p], xs[1][p]))
                 samples.append(sample)
                 vs.append(v)
             return carry, (jnp.stack(samples), vs, states)
@@ -495,32 +517,32 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
             store = lax.cond(j % k == 0, lambda store: [x.at[j // k].set(s) for x, s in zip(store, flat(carry[1]),
                                                                                                    strict=True)],
                              lambda store: store, store)
-            carry, (sample, v, _) = body(carry, stim_k)
+            carry, (sample, v, _) = body(carry, (j, stim_k))
             return (carry, store), (sample, v)
 
-        def start_only(carry, stim_c):  # a chunk to be rerun: only its start is stored
+        def start_only(carry, xs):  # a chunk to be rerun: only its start is stored
             start = (carry[0], flat(carry[1]))
-            carry, (part, _, _) = lax.scan(body, carry, stim_c)
+            carry, (part, _, _) = lax.scan(body, carry, xs)
             return carry, (part, start)
 
         # Residuals: v of every step (in k phases) and the states of every k-th (or, with recompute, both at each
-        # chunk's start only) up to ``first``; every step's v and states after it (fewer than a chunk).
-        carry, samples, vs, ss = carry0, [], None, None
-        if first and recompute:
-            carry, (part, (vs, ss)) = lax.scan(start_only, carry, stim[:first].reshape((first // size, size)
-                                                                                       + stim.shape[1:]))
-            samples.append(part.reshape((first,) + part.shape[2:]))
-        elif first and n_states > UNROLLED_STATES and k > 1:  # v in step order (one array), states in a store
-            store = [jnp.zeros((first // k,) + x.shape, x.dtype) for x in flat(carry[1])]
-            (carry, ss), (part, vs) = lax.scan(looped, (carry, store), (jnp.arange(first), stim[:first]))
-            samples.append(part)
-        elif first:
-            carry, (part, vs, ss) = lax.scan(block, carry, stim[:first].reshape((first // k, k) + stim.shape[1:]))
-            samples.append(part.reshape((first,) + part.shape[2:]))
-        carry, (part, vs_rest, ss_rest) = lax.scan(body, carry, stim[first:])
-        samples = jnp.concatenate([*samples, part]) if samples else part
+        # chunk's start only).
+        index = jnp.arange(total)
+        carry, vs, ss = carry0, None, None
+        if not total:
+            samples = jnp.zeros((0,) + carry0[0][step.record].shape, carry0[0].dtype)
+        elif recompute:
+            by_chunk = lambda x: x.reshape((count, size) + x.shape[1:])  # noqa: E731
+            carry, (samples, (vs, ss)) = lax.scan(start_only, carry, (by_chunk(index), by_chunk(stim)))
+        elif n_states > UNROLLED_STATES and k > 1:  # v in step order (one array), states in a store
+            store = [jnp.zeros((total // k,) + x.shape, x.dtype) for x in flat(carry[1])]
+            (carry, ss), (samples, vs) = lax.scan(looped, (carry, store), (index, stim))
+        else:
+            by_block = lambda x: x.reshape((total // k, k) + x.shape[1:])  # noqa: E731
+            carry, (samples, vs, ss) = lax.scan(block, carry, (by_block(index), by_block(stim)))
+        samples = samples.reshape((total,) + jnp.shape(carry0[0][step.record]))[:steps]
         # the chunk length and the stride travel as the shapes of empty arrays
-        return samples, carry[2], (vs, ss, vs_rest, ss_rest, carry[0], jnp.zeros((size, k, 0), stim.dtype))
+        return samples, carry[2], (vs, ss, carry[0], jnp.zeros((size, k, 0), stim.dtype))
 
     def backward(residual, bars):
         analyse()
@@ -532,20 +554,18 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
 
     def adjoint(args, carry0, stim, stored, samples_bar):
         """The cotangents of ``args``, ``carry0`` and ``stim`` (``None`` where not differentiated)."""
-        vs, ss, vs_rest, ss_rest, v_end, sized = stored
+        vs, ss, v_end, sized = stored
         steps, (size, k) = stim.shape[0], sized.shape[:2]
-        chunks = steps // size
-        first = chunks * size
+        chunks = -(-steps // size)
+        total = chunks * size
         lam = (jnp.zeros_like(v_end), [jnp.zeros_like(x) for x in flat(carry0[1])])
         leaves = jax.tree_util.tree_leaves(args)
         sub_bar = [jnp.zeros_like(x) for x, p in zip(leaves, perturbed["args"], strict=True) if p]
-        stim_bars = []
-        if steps > first:  # the last steps (fewer than a chunk), the latest, first
-            vnext = jnp.concatenate([vs_rest[1:], v_end[None]])
-            lam, bar, (stim_bar,) = chunk(args, lam, [(vs_rest, ss_rest, vnext, stim[first:], samples_bar[first:])])
-            sub_bar = [u + v.sum(0) for u, v in zip(sub_bar, bar, strict=True)]
-            stim_bars.append(stim_bar)
+        stim_bar = jnp.zeros_like(stim) if perturbed["stim"] else None
         if chunks:
+            # The steps past the last real one (see ``record``) keep v and the states; they have no samples and
+            # come first in the backward pass, while lam is still zero, so their cotangents are exact zeros.
+            padded = lambda x: jnp.concatenate([x, jnp.zeros((total - steps,) + x.shape[1:], x.dtype)])  # noqa: E731
             # Without recompute, the stored v come in k phases (v of steps k b + p, p < k), and a chunk's steps
             # are taken phase by phase: the states of phase p follow from those of phase p - 1 in one
             # node-by-node kernel, with no interleaving of phases in memory.
@@ -560,16 +580,16 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
                 vs = [x.reshape((chunks, size // k, n)) for x in vs]
                 ss = [x.reshape((chunks, size // k) + x.shape[1:]) for x in ss]
                 after = vs[0][1:, 0]
-            # v just after each chunk: the next chunk's first, then the rest's first (or the last v)
-            v_after = jnp.concatenate([after, vs_rest[:1] if steps > first else v_end[None]])
-            by_chunk = lambda x: x[:first].reshape((chunks, size) + x.shape[1:])  # noqa: E731
+            # v just after each chunk: the next chunk's first (after the last, v at the end)
+            v_after = jnp.concatenate([after, v_end[None]])
+            by_chunk = lambda x: padded(x).reshape((chunks, size) + x.shape[1:])  # noqa: E731
 
             def outer(carry, c):
                 lam, per_step = carry
-                vps, starts, after, stim_c, lo_c = c
+                vps, starts, after, stim_c, lo_c, index_c = c
                 if recompute:  # rerun the chunk from its start: one phase
                     start = (vps[0], jax.tree_util.tree_unflatten(state_def, starts), carry0[2])
-                    _, (_, vn, sn) = lax.scan(partial(one_step, args), start, stim_c)
+                    _, (_, vn, sn) = lax.scan(partial(padded_step, args, steps, total), start, (index_c, stim_c))
                     phases = [(vn, sn, jnp.concatenate([vn[1:], after[None]]), stim_c, lo_c)]
                 else:  # the states of each phase from the previous phase's (all blocks at once)
                     phased = lambda x, p: x.reshape((size // k, k) + x.shape[1:])[:, p]  # noqa: E731
@@ -590,12 +610,11 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
 
             rows = size if recompute else size // k
             per_step = [jnp.zeros((rows,) + x.shape, x.dtype) for x in sub_bar]
-            xs = (vs, ss, v_after, by_chunk(stim), by_chunk(samples_bar))
+            xs = (vs, ss, v_after, by_chunk(stim), by_chunk(samples_bar), jnp.arange(total).reshape((chunks, size)))
             (lam, per_step), stim_main = lax.scan(outer, (lam, per_step), xs, reverse=True)
             sub_bar = [u + v.sum(0) for u, v in zip(sub_bar, per_step, strict=True)]
             if perturbed["stim"]:
-                stim_bars.insert(0, stim_main.reshape((first,) + stim.shape[1:]))
-        stim_bar = jnp.concatenate(stim_bars) if perturbed["stim"] else None
+                stim_bar = stim_main.reshape((total,) + stim.shape[1:])[:steps]
         bars = iter(sub_bar)
         args_bar = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(args), [
             next(bars) if p else None for p in perturbed["args"]])

@@ -80,7 +80,7 @@ def assert_same(got, want, atol=1e-12):
 def test_adjoint_matches_step_by_step_gradient(chunk, monkeypatch):
     """hh, pas and a coupled two-state channel; every parameter, both clamps' amplitude, v_init and the
     temperature (which reaches hh's rate tables, so its derivative goes through advance). With chunks of 7
-    steps, 400 steps make 57 chunks and a rest of 1."""
+    steps, 400 steps make 58 chunks, the last padded with 6 steps that change nothing."""
     if chunk:
         monkeypatch.setattr(adjoint, "CHUNK_STEPS", (chunk, chunk))
         nx.simulation.compiled.clear_cache()  # chunks are sized when a simulation is compiled
@@ -89,14 +89,14 @@ def test_adjoint_matches_step_by_step_gradient(chunk, monkeypatch):
     want = gradients(cell, checkpoint="reference")
     got = gradients(cell, checkpoint=None)
     assert_same(got, want)
-    assert_same(gradients(cell, checkpoint=11), want)  # 36 chunks rerun, a rest of 4
+    assert_same(gradients(cell, checkpoint=11), want)  # 37 chunks rerun, the last padded with 7 steps
     assert float(jnp.abs(got[0]["coupled"]["rate"]).max()) > 0 and float(jnp.abs(got[3])) > 0
 
 
 @pytest.mark.parametrize("stride", [1, 2, 3, 4])
 def test_adjoint_of_conductances_alone(stride, monkeypatch):
     """Only inputs that the states' update does not read (so the recursion keeps no state cotangents), and
-    states stored every ``stride`` steps (recomputed in between) with chunks of 12 and a rest of 4."""
+    states stored every ``stride`` steps (recomputed in between) with chunks of 12, the last padded with 8 steps."""
     monkeypatch.setattr(adjoint, "STATE_STRIDE", stride)
     monkeypatch.setattr(adjoint, "CHUNK_STEPS", (12, 12))
     nx.simulation.compiled.clear_cache()
