@@ -193,3 +193,43 @@ def test_adjoint_with_point_processes_sharing_a_node():
     got = gradients(cell, checkpoint=None)
     assert_same(got, want)
     assert float(jnp.abs(got[0]["coupled_point"]["g"]).min()) > 0
+
+
+
+@dataclass(frozen=True)
+class Runaway(Mechanism):
+    """A made-up state that grows 20% per step whatever v does, with an inward current as large."""
+
+    a0: float = 1e-30
+
+    name: ClassVar[str] = "runaway"
+    states: ClassVar[tuple[str, ...]] = ("a",)
+
+    def init(self, v, p, ctx):
+        return {"a": jnp.full_like(v, p["a0"])}
+
+    def current(self, v, s, p, ctx):
+        return -s["a"] + 0.0 * v
+
+    def advance(self, v, s, p, ctx):
+        return {"a": s["a"] * 1.2}
+
+
+def test_steps_past_the_end_change_nothing(monkeypatch):
+    """Under differentiation the steps are padded to whole chunks (12 steps: 400 + 8), and a padded step must
+    leave the carry as it was. Here v runs away and would pass the blow-up bound at step 403, inside the padding:
+    the differentiated run, like the plain one, reports no blow-up (and a run of 406 steps reports step 403)."""
+    monkeypatch.setattr(adjoint, "CHUNK_STEPS", (12, 12))
+    nx.simulation.compiled.clear_cache()
+    cell = nx.Cell(nx.load(BALL), 5).insert(nx.Pas()).insert(Runaway())
+
+    def solution(amp, tstop=10.0):
+        return nx.simulate(cell, [nx.IClamp("soma[0](0.5)", 1.0, 1.0, amp)], ["soma[0](0.5)"], tstop=tstop)
+
+    with pytest.warns(nx.simulation.BlowUpWarning):
+        assert int(solution(0.1, tstop=10.15).blowup) == 403
+    plain = solution(0.1)
+    sol, pullback = jax.vjp(solution, 0.1)
+    assert int(plain.blowup) == int(sol.blowup) == -1
+    np.testing.assert_array_equal(np.asarray(sol.v), np.asarray(plain.v))
+    assert np.isfinite(pullback(jax.tree_util.tree_map(jnp.ones_like, sol))[0])
