@@ -10,7 +10,9 @@ is determined: the spread of the best members, and the uncertainty that recordin
 leave (``nx.fit.identifiability``, from the Gauss-Newton Hessian at the fit). Its first lines compare the fit's
 residual with the noise the recording carries (``nx.features.noise_level``): a fit that explains the recording
 ends near that noise; one that does not gets a warning (a wrong basin, or a model that cannot produce the
-recording).
+recording). Before warning, the recipe tries to leave a wrong basin by itself: a refit to the quiet protocols
+alone, then new searches (from the starts as drawn, then up to ``restarts=2`` times from fresh starts), keeping
+the best; ``result.stages`` lists what ran.
 
 Run: python docs/08_fitting_recipe.py   (about a minute; writes tutorial-08-fit.png)
 """
