@@ -458,6 +458,8 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         size = max(k, size - size % k)
         if steps > size:
             size = -(-steps // -(-steps // size))  # the fewest chunks of this size, evened out
+        else:  # one chunk, no longer than the steps
+            size = max(steps, 1)
         return -(-size // k) * k
 
     def one_step(args, carry, stim_k):  # the step, with the samples and what the adjoint needs of it
