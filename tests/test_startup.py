@@ -71,6 +71,22 @@ def test_imports_stay_light():
     assert help_out.returncode == 0 and "simulate" in help_out.stdout
 
 
+def test_reading_mod_files_needs_no_jax():
+    """``nx.load_mods`` and ``neurax mod`` read, check and describe mechanisms without importing JAX (most of a
+    second); running one imports it, and the deferred builtins and derivative rules then work as before."""
+    library = REPO / "neurax" / "channels"
+    code = ("import sys, neurax as nx; ms = nx.load_mods([sys.argv[1]]); "
+            "print(len(ms), any(m == 'jax' or m.startswith('jax.') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, str(library)], capture_output=True, text=True, check=True)
+    count, jax_loaded = out.stdout.split()
+    assert int(count) >= 12 and jax_loaded == "False"
+    code = ("import sys, neurax.cli; neurax.cli.main(['mod', sys.argv[1]]); "
+            "print(any(m == 'jax' or m.startswith('jax.') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, str(library / "SK.mod")], capture_output=True, text=True,
+                         check=True)
+    assert "nh" in out.stdout and out.stdout.split()[-1] == "False"
+
+
 def test_blow_up_is_reported_with_step_time_and_place():
     huge = [nx.IClamp("dend[0](0.5)", 1.0, 5.0, 1e9)]
     with pytest.warns(nx.simulation.BlowUpWarning, match=r"blew up at step 41 \(t = 1\.025 ms\) at dend\[0\]"):

@@ -40,9 +40,10 @@ functions (:mod:`neurax.adjoint`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any, ClassVar
 
-from neurax._jax import jax, jnp
+from neurax._deferred import jax, jnp
 
 __all__ = ["Mechanism", "IonUse", "cnexp", "cnexp_step", "conductance_parameters"]
 
@@ -225,14 +226,13 @@ def cnexp_step(f, x, dt):
     return _cnexp_ab(x, a, b, dt)
 
 
-@jax.custom_jvp
-def _cnexp_ab(x, a, b, dt):
-    """``x + (1 - exp(dt a)) (-b / a - x)``, with a derivative rule that costs a few products per node."""
+def _cnexp_ab_value(x, a, b, dt):
+    """``x + (1 - exp(dt a)) (-b / a - x)``."""
     return x + (1.0 - jnp.exp(dt * a)) * (-b / a - x)
 
 
-@_cnexp_ab.defjvp
 def _cnexp_ab_jvp(primals, tangents):
+    """The derivative of :func:`_cnexp_ab_value` in a few products per node."""
     x, a, b, dt = primals
     tx, ta, tb, tdt = tangents
     e = jnp.exp(dt * a)
@@ -244,12 +244,28 @@ def _cnexp_ab_jvp(primals, tangents):
     return y, e * tx + (1.0 - e) * dc + (x - c) * de
 
 
-@jax.custom_jvp
-def _reciprocal(x):
+def _reciprocal_value(x):
     return 1.0 / x
 
 
-@_reciprocal.defjvp
 def _reciprocal_jvp(primals, tangents):  # -t / x^2 from the value: one division per node, not two
     r = 1.0 / primals[0]
     return r, -tangents[0] * r * r
+
+
+@functools.cache
+def _with_jvp(value, jvp):
+    """``value`` with the derivative rule ``jvp``, made when first called (JAX is imported on first use)."""
+    fn = jax.custom_jvp(value)
+    fn.defjvp(jvp)
+    return fn
+
+
+def _cnexp_ab(x, a, b, dt):
+    """``x + (1 - exp(dt a)) (-b / a - x)``, with a derivative rule that costs a few products per node."""
+    return _with_jvp(_cnexp_ab_value, _cnexp_ab_jvp)(x, a, b, dt)
+
+
+def _reciprocal(x):
+    """``1 / x``, whose derivative reuses the value."""
+    return _with_jvp(_reciprocal_value, _reciprocal_jvp)(x)

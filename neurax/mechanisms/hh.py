@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from neurax._jax import jax, jnp
+from neurax._deferred import jax, jnp
 from neurax.mechanisms.base import IonUse, Mechanism, cnexp
 
 __all__ = ["HH"]

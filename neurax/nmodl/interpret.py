@@ -19,12 +19,13 @@ Assignments to names that are not local write the env, as PROCEDUREs such as ``r
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
 import numpy as np
 
-from neurax._jax import jax, jnp, lax
+from neurax._deferred import jax, jnp, lax
 from neurax.mechanisms.ions import ktf
 from neurax.nmodl import syntax as S
 from neurax.nmodl.errors import NmodlError
@@ -89,7 +90,7 @@ def _builtin(name: str, args: list, celsius, xp=jnp):
         return _MATH[name](*args)
     if name == "nrn_ghk":
         return _ghk(*args, celsius, xp)
-    return (_NP if xp is np else _JNP)[name](*args)
+    return (_NP if xp is np else _jnp_functions())[name](*args)
 
 
 def _efun(x, xp=jnp):
@@ -141,11 +142,18 @@ _MATH = {"exp": _hoc_exp_float, "log": math.log, "log10": math.log10, "sqrt": ma
          "atan": math.atan, "atan2": math.atan2, "sinh": math.sinh, "cosh": math.cosh, "tanh": math.tanh,
          "floor": math.floor, "ceil": math.ceil, "fmod": math.fmod, "fmin": min, "fmax": max, "expm1": math.expm1,
          "log1p": math.log1p, "erf": math.erf, "erfc": math.erfc}
-_JNP = {"exp": _hoc_exp, "log": jnp.log, "log10": jnp.log10, "sqrt": jnp.sqrt, "fabs": jnp.abs, "pow": jnp.power,
-        "sin": jnp.sin, "cos": jnp.cos, "tan": jnp.tan, "asin": jnp.arcsin, "acos": jnp.arccos, "atan": jnp.arctan,
-        "atan2": jnp.arctan2, "sinh": jnp.sinh, "cosh": jnp.cosh, "tanh": jnp.tanh, "floor": jnp.floor,
-        "ceil": jnp.ceil, "fmod": jnp.fmod, "fmin": jnp.minimum, "fmax": jnp.maximum, "expm1": jnp.expm1,
-        "log1p": jnp.log1p, "erf": jax.scipy.special.erf, "erfc": jax.scipy.special.erfc}
+
+
+@functools.cache
+def _jnp_functions() -> dict[str, Callable]:
+    """The math builtins on traced arrays (JAX is imported when the first is needed)."""
+    import jax.scipy.special  # noqa: F401 - jax.scipy is not imported with jax
+
+    return {"exp": _hoc_exp, "log": jnp.log, "log10": jnp.log10, "sqrt": jnp.sqrt, "fabs": jnp.abs, "pow": jnp.power,
+            "sin": jnp.sin, "cos": jnp.cos, "tan": jnp.tan, "asin": jnp.arcsin, "acos": jnp.arccos, "atan": jnp.arctan,
+            "atan2": jnp.arctan2, "sinh": jnp.sinh, "cosh": jnp.cosh, "tanh": jnp.tanh, "floor": jnp.floor,
+            "ceil": jnp.ceil, "fmod": jnp.fmod, "fmin": jnp.minimum, "fmax": jnp.maximum, "expm1": jnp.expm1,
+            "log1p": jnp.log1p, "erf": jax.scipy.special.erf, "erfc": jax.scipy.special.erfc}
 
 
 _NP = {"exp": _hoc_exp_np, "log": np.log, "log10": np.log10, "sqrt": np.sqrt, "fabs": np.abs, "pow": np.power,
@@ -403,7 +411,7 @@ class Interpreter:
         if block is None:
             if name in self.model.function_tables:
                 return self.function_table(call, frame)
-            if name in _JNP or name == "nrn_ghk":
+            if name in _NP or name == "nrn_ghk":
                 args = [self.eval(a, frame) for a in call.args]
                 return _builtin(name, args, frame.env["celsius"], self.xp)
             raise self.error(f"{name}() cannot be called here", call.line)

@@ -29,7 +29,7 @@ import re
 from collections.abc import Iterable
 from typing import ClassVar
 
-from neurax._jax import jnp
+from neurax._deferred import jnp
 from neurax.mechanisms.base import Mechanism
 from neurax.nmodl import syntax as S
 from neurax.nmodl.errors import NmodlError

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from neurax._jax import jax, jnp, lax
+from neurax._deferred import jax, jnp, lax
 from neurax.mechanisms.base import cnexp, cnexp_step
 from neurax.nmodl import syntax as S
 from neurax.nmodl.interpret import Frame, Interpreter, is_static

@@ -1,0 +1,33 @@
+"""JAX imported on first use, for the modules that read and describe mechanisms.
+
+Reading ``.mod`` files (``nx.load_mods``, ``neurax mod``) and defining mechanisms needs no JAX; only running
+them does. Importing JAX takes most of a second, more than parsing a folder of ``.mod`` files, so these
+modules use the stand-ins below: ``jnp.exp`` imports JAX (through :mod:`neurax._jax`, with float64 on) the
+first time it is looked up and is an ordinary attribute after that.
+"""
+
+from __future__ import annotations
+
+
+class _Deferred:
+    """A stand-in for one of :mod:`neurax._jax`'s modules (``jax``, ``jnp`` or ``lax``)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        from neurax import _jax
+
+        value = getattr(getattr(_jax, self._name), attr)
+        setattr(self, attr, value)  # found directly from now on
+        return value
+
+    def __repr__(self) -> str:
+        return f"<neurax: JAX's {self._name}, imported on first use>"
+
+
+jax = _Deferred("jax")
+jnp = _Deferred("jnp")
+lax = _Deferred("lax")
+
+__all__ = ["jax", "jnp", "lax"]
