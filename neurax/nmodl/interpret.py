@@ -93,6 +93,28 @@ def _builtin(name: str, args: list, celsius, xp=jnp):
     return (_NP if xp is np else _jnp_functions())[name](*args)
 
 
+@functools.cache
+def _static_power():
+    """``a ** b`` for a fixed exponent ``b``, whose derivative ``b a^b / a`` reuses the value: JAX's own rule
+    evaluates a second power, ``b a^(b - 1)`` (the Hill function of a calcium-gated channel: two powers per node
+    in every derivative kernel).
+    """
+    def value(b, a):
+        return jnp.power(a, b)
+
+    fn = jax.custom_jvp(value, nondiff_argnums=(0,))
+
+    @fn.defjvp
+    def rule(b, primals, tangents):
+        (a,), (t,) = primals, tangents
+        out = jnp.power(a, b)
+        at_zero = 0.0 if b > 1 else (1.0 if b == 1 else np.inf)  # b a^(b - 1) at a = 0
+        slope = jnp.where(a == 0, at_zero, b * out / jnp.where(a == 0, 1.0, a))
+        return out, slope * t
+
+    return fn
+
+
 def _efun(x, xp=jnp):
     small = xp.abs(x) < 1e-4
     safe = xp.where(small, 1.0, x)
@@ -390,6 +412,8 @@ class Interpreter:
                 return integer_power(a, int(b)) if not is_static(a) else math.pow(a, b)
             if is_static(a) and is_static(b):
                 return math.pow(a, b)
+            if is_static(b) and self.xp is not np:
+                return _static_power()(float(b), a)
             return self.xp.power(a, b)
         if op in _COMPARE:
             return _COMPARE[op](a, b)

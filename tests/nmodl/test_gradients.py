@@ -90,3 +90,16 @@ def test_float32_runs_the_whole_library():
         else:
             spikes = [int(((x[0, 1:] > 0) & (x[0, :-1] <= 0)).sum()) for x in v.values()]
             assert spikes[0] == spikes[1] >= 3, spikes
+
+
+@pytest.mark.parametrize("b", [4.8, 2.5, 0.5, -1.5])
+def test_fixed_power_derivative_reuses_the_value_and_equals_jaxs(b):
+    """``a ^ b`` with a fixed exponent (a Hill function) has the derivative ``b a^b / a``, also at ``a = 0``."""
+    from neurax.nmodl.interpret import _static_power
+
+    power = _static_power()
+    a = jnp.array([0.0, 1e-4, 0.3, 2.0, 7.5]) if b > 0 else jnp.array([1e-4, 0.3, 2.0, 7.5])
+    ours = jax.vmap(jax.grad(lambda x: power(b, x)))(a)
+    jaxs = jax.vmap(jax.grad(lambda x: jnp.power(x, b)))(a)
+    np.testing.assert_allclose(np.asarray(ours), np.asarray(jaxs), rtol=1e-13)
+    np.testing.assert_array_equal(np.asarray(power(b, a)), np.asarray(jnp.power(a, b)))
