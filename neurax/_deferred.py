@@ -8,6 +8,9 @@ first time it is looked up and is an ordinary attribute after that.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 
 class _Deferred:
     """A stand-in for one of :mod:`neurax._jax`'s modules (``jax``, ``jnp`` or ``lax``)."""
@@ -30,4 +33,15 @@ jax = _Deferred("jax")
 jnp = _Deferred("jnp")
 lax = _Deferred("lax")
 
-__all__ = ["jax", "jnp", "lax"]
+
+@functools.cache
+def custom_jvp(value: Callable, rule: Callable, nondiff_argnums: tuple[int, ...] = ()) -> Callable:
+    """``jax.custom_jvp(value, nondiff_argnums)`` with the derivative rule ``rule``, made on first use (at module
+    level the decorator would import JAX). Call it where the function is needed: the same one comes back.
+    """
+    fn = jax.custom_jvp(value, nondiff_argnums=nondiff_argnums)
+    fn.defjvp(rule)
+    return fn
+
+
+__all__ = ["jax", "jnp", "lax", "custom_jvp"]

@@ -73,7 +73,7 @@ def test_imports_stay_light():
 
 def test_reading_mod_files_needs_no_jax():
     """``nx.load_mods`` and ``neurax mod`` read, check and describe mechanisms without importing JAX (most of a
-    second); running one imports it, and the deferred builtins and derivative rules then work as before."""
+    second): JAX is imported when a mechanism first runs."""
     library = REPO / "neurax" / "channels"
     code = ("import sys, neurax as nx; ms = nx.load_mods([sys.argv[1]]); "
             "print(len(ms), any(m == 'jax' or m.startswith('jax.') for m in sys.modules))")

@@ -40,10 +40,9 @@ functions (:mod:`neurax.adjoint`).
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Any, ClassVar
 
-from neurax._deferred import jax, jnp
+from neurax._deferred import custom_jvp, jax, jnp
 
 __all__ = ["Mechanism", "IonUse", "cnexp", "cnexp_step", "conductance_parameters"]
 
@@ -253,19 +252,11 @@ def _reciprocal_jvp(primals, tangents):  # -t / x^2 from the value: one division
     return r, -tangents[0] * r * r
 
 
-@functools.cache
-def _with_jvp(value, jvp):
-    """``value`` with the derivative rule ``jvp``, made when first called (JAX is imported on first use)."""
-    fn = jax.custom_jvp(value)
-    fn.defjvp(jvp)
-    return fn
-
-
 def _cnexp_ab(x, a, b, dt):
     """``x + (1 - exp(dt a)) (-b / a - x)``, with a derivative rule that costs a few products per node."""
-    return _with_jvp(_cnexp_ab_value, _cnexp_ab_jvp)(x, a, b, dt)
+    return custom_jvp(_cnexp_ab_value, _cnexp_ab_jvp)(x, a, b, dt)
 
 
 def _reciprocal(x):
     """``1 / x``, whose derivative reuses the value."""
-    return _with_jvp(_reciprocal_value, _reciprocal_jvp)(x)
+    return custom_jvp(_reciprocal_value, _reciprocal_jvp)(x)

@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from neurax._deferred import jax, jnp, lax
+from neurax._deferred import custom_jvp, jax, jnp, lax
 from neurax.mechanisms.ions import ktf
 from neurax.nmodl import syntax as S
 from neurax.nmodl.errors import NmodlError
@@ -93,26 +93,22 @@ def _builtin(name: str, args: list, celsius, xp=jnp):
     return (_NP if xp is np else _jnp_functions())[name](*args)
 
 
-@functools.cache
-def _static_power():
-    """``a ** b`` for a fixed exponent ``b``, whose derivative ``b a^b / a`` reuses the value: JAX's own rule
-    evaluates a second power, ``b a^(b - 1)`` (the Hill function of a calcium-gated channel: two powers per node
-    in every derivative kernel).
+def _power_value(b, a):
+    """``a ** b`` (the exponent first: it is fixed, see :func:`_power_rule`)."""
+    return jnp.power(a, b)
+
+
+def _power_rule(b, primals, tangents):
+    """The derivative of ``a ** b`` for a fixed ``b`` as ``b a^b / a``, reusing the value: JAX's own rule evaluates a
+    second power, ``b a^(b - 1)`` (a calcium-gated channel's Hill function: two powers per node in every derivative
+    kernel). At ``a = 0`` it is JAX's value there.
     """
-    def value(b, a):
-        return jnp.power(a, b)
-
-    fn = jax.custom_jvp(value, nondiff_argnums=(0,))
-
-    @fn.defjvp
-    def rule(b, primals, tangents):
-        (a,), (t,) = primals, tangents
-        out = jnp.power(a, b)
-        at_zero = 0.0 if b > 1 else (1.0 if b == 1 else np.inf)  # b a^(b - 1) at a = 0
-        slope = jnp.where(a == 0, at_zero, b * out / jnp.where(a == 0, 1.0, a))
-        return out, slope * t
-
-    return fn
+    (a,), (t,) = primals, tangents
+    out = jnp.power(a, b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        at_zero = float(b * np.power(0.0, b - 1.0))
+    slope = jnp.where(a == 0, at_zero, b * out / jnp.where(a == 0, 1.0, a))
+    return out, slope * t
 
 
 def _efun(x, xp=jnp):
@@ -413,7 +409,7 @@ class Interpreter:
             if is_static(a) and is_static(b):
                 return math.pow(a, b)
             if is_static(b) and self.xp is not np:
-                return _static_power()(float(b), a)
+                return custom_jvp(_power_value, _power_rule, (0,))(float(b), a)
             return self.xp.power(a, b)
         if op in _COMPARE:
             return _COMPARE[op](a, b)
