@@ -35,12 +35,15 @@ lax = _Deferred("lax")
 
 
 @functools.cache
-def custom_jvp(value: Callable, rule: Callable, nondiff_argnums: tuple[int, ...] = ()) -> Callable:
+def custom_jvp(value: Callable, rule: Callable, nondiff_argnums: tuple[int, ...] = (),
+               symbolic_zeros: bool = False) -> Callable:
     """``jax.custom_jvp(value, nondiff_argnums)`` with the derivative rule ``rule``, made on first use (at module
     level the decorator would import JAX). Call it where the function is needed: the same one comes back.
+    With ``symbolic_zeros`` the rule gets :class:`jax.custom_derivatives.SymbolicZero` for the inputs that carry no
+    tangent (so that it can skip their terms).
     """
     fn = jax.custom_jvp(value, nondiff_argnums=nondiff_argnums)
-    fn.defjvp(rule)
+    fn.defjvp(rule, symbolic_zeros=symbolic_zeros)
     return fn
 
 

@@ -111,6 +111,24 @@ def _power_rule(b, primals, tangents):
     return out, slope * t
 
 
+def _traced_power_rule(primals, tangents):
+    """The derivative of ``a ** b`` (both traced) reusing the value: ``b a^b / a`` for ``a`` (JAX's rule evaluates a
+    second power, ``b a^(b - 1)``, and XLA repeats both in every kernel that needs them: a calcium-gated channel's
+    Hill function with its exponent a parameter), ``log(a) a^b`` for ``b``, only where ``b`` carries a tangent. At
+    ``a = 0`` the values are JAX's.
+    """
+    (a, b), (ta, tb) = primals, tangents
+    out = jnp.power(a, b)
+    zero = jax.custom_derivatives.SymbolicZero
+    tangent = jnp.zeros_like(out)
+    if not isinstance(ta, zero):
+        at_zero = jnp.where(b > 1, 0.0, jnp.where(b == 1, 1.0, b * jnp.inf))  # b 0^(b - 1)
+        tangent = tangent + jnp.where(a == 0, at_zero, b * out / jnp.where(a == 0, 1.0, a)) * ta
+    if not isinstance(tb, zero):
+        tangent = tangent + jnp.log(jnp.where(a == 0, 1.0, a)) * out * tb
+    return out, tangent
+
+
 def _efun(x, xp=jnp):
     small = xp.abs(x) < 1e-4
     safe = xp.where(small, 1.0, x)
@@ -410,6 +428,9 @@ class Interpreter:
                 return math.pow(a, b)
             if is_static(b) and self.xp is not np:
                 return custom_jvp(_power_value, _power_rule, (0,))(float(b), a)
+            if self.xp is not np:
+                a, b = (jnp.asarray(a, float) if is_static(a) else a), (jnp.asarray(b, float) if is_static(b) else b)
+                return custom_jvp(jnp.power, _traced_power_rule, (), True)(a, b)
             return self.xp.power(a, b)
         if op in _COMPARE:
             return _COMPARE[op](a, b)

@@ -104,3 +104,26 @@ def test_fixed_power_derivative_reuses_the_value_and_equals_jaxs(b):
     jaxs = jax.vmap(jax.grad(lambda x: jnp.power(x, b)))(a)
     np.testing.assert_allclose(np.asarray(ours), np.asarray(jaxs), rtol=1e-13)
     np.testing.assert_array_equal(np.asarray(power(b, a)), np.asarray(jnp.power(a, b)))
+
+
+@pytest.mark.parametrize("b", [4.8, 2.5, 1.0, 0.5, 0.0, -1.5, 3.0, -2.0])
+def test_traced_power_derivative_reuses_the_value_and_equals_jaxs(b):
+    """``a ^ b`` with the exponent traced too (a Hill coefficient that is a parameter) has the derivatives
+    ``b a^b / a`` and ``log(a) a^b``: JAX's values (at ``a = 0`` and for negative ``a`` too), from one power.
+    """
+    from neurax._deferred import custom_jvp
+    from neurax.nmodl.interpret import _traced_power_rule
+
+    power = custom_jvp(jnp.power, _traced_power_rule, (), True)
+    a = jnp.array([0.0, 1e-4, 0.3, 1.0, 2.0, 7.5, -0.5, -2.0])
+    exponent = jnp.full_like(a, b)
+    for ta, tb in [(1.0, 0.0), (0.0, 1.0), (1.0, 1.0)]:
+        tangents = (jnp.full_like(a, ta), jnp.full_like(a, tb))
+        ours = jax.jvp(power, (a, exponent), tangents)
+        jaxs = jax.jvp(jnp.power, (a, exponent), tangents)
+        np.testing.assert_array_equal(np.asarray(ours[0]), np.asarray(jaxs[0]))
+        np.testing.assert_allclose(np.asarray(ours[1]), np.asarray(jaxs[1]), rtol=1e-13)
+    # the derivative in a alone (the exponent a constant of the step) takes no second power and no logarithm
+    program = jax.make_jaxpr(lambda x: jax.jvp(lambda u: power(u, exponent), (x,), (jnp.ones_like(x),)))(a)
+    names = [eqn.primitive.name for eqn in program.jaxpr.eqns]
+    assert names.count("pow") == 1 and "log" not in names
