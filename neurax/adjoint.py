@@ -355,8 +355,10 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         The states' cotangents are carried one array per node set (:func:`node_sets`), a row per state: a step
         then updates each set in one kernel. One array per state took a kernel each, and a scatter each into
         ``mu``, and cost more in launches than in arithmetic: the pyramidal model with the full channel library
-        (23 state arrays in 7 node sets) ran its recursion in 55 kernels per step, now 16, and value_and_grad at
-        100 ms took 5.22-5.62 s so against 4.76-5.07 s now (best 3 of 6, alternating in one process).
+        (23 state arrays in 6 node sets) ran its recursion in 55 kernels per step, now 16, and value_and_grad at
+        100 ms took 5.22-5.61 s so against 4.76-5.19 s now (best 3 of 6, alternating in one process). Without
+        the barrier on the new array, XLA fused each step's update into the next step's kernels and the
+        recursion was slower than before.
         """
         a, b = step.axial(args)
         sparse = len(step.record) <= SPARSE_RECORDS
