@@ -139,6 +139,22 @@ def _dependencies(fn, *xs) -> list[set[int]]:
     return [deps.get(out, set()) if isinstance(out, Var) else set() for out in closed.jaxpr.outvars]
 
 
+def _same_nodes(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    """Whether two states' elements sit on the same nodes (``None``: one per node of the tree)."""
+    return a is b or (a is not None and b is not None and np.array_equal(a, b))
+
+
+def _instance_at(where: np.ndarray | None, n: int) -> np.ndarray:
+    """For each of the ``n`` nodes, the element of a state on nodes ``where`` that sits there (``where.size``,
+    out of range, where none: not -1, which JAX would wrap).
+    """
+    if where is None:
+        return np.arange(n)
+    out = np.full(n, where.size, np.int64)
+    out[where] = np.arange(where.size)
+    return out
+
+
 def node_sets(nodes: list, n: int) -> tuple[list, list]:
     """The states grouped by the nodes they sit on (``nodes[g]``: the node of each element of state g, ``None``
     for one per node of an ``n``-node tree). Returns the sets, ``(nodes, members, inverse)`` with ``inverse`` the
@@ -148,16 +164,12 @@ def node_sets(nodes: list, n: int) -> tuple[list, list]:
     sets: list[tuple] = []
     for g, where in enumerate(nodes):
         for other, members, _ in sets:
-            if (other is None and where is None) or (
-                    other is not None and where is not None and np.array_equal(other, where)):
+            if _same_nodes(other, where):
                 members.append(g)
                 break
         else:
-            inverse = None
-            if where is not None and np.unique(where).size == where.size:
-                inverse = np.full(n, where.size, np.int64)  # not -1, which JAX would wrap
-                inverse[where] = np.arange(where.size)
-            sets.append((where, [g], inverse))
+            unique = where is not None and np.unique(where).size == where.size
+            sets.append((where, [g], _instance_at(where, n) if unique else None))
     row = [(0, 0)] * len(nodes)
     for j, (_, members, _) in enumerate(sets):
         for r, g in enumerate(members):
@@ -220,13 +232,8 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         slopes = [g for g in range(n_states) if 0 in adv_deps[g]]
         transfer = {}  # (h, g) -> for each instance of g, the instance of h at its node (out of range: none)
         for h, g in couplings:
-            if h != g and not (nodes[h] is nodes[g] or (nodes[h] is not None and nodes[g] is not None
-                                                        and np.array_equal(nodes[h], nodes[g]))):
-                nh = np.arange(n) if nodes[h] is None else nodes[h]
-                ng = np.arange(n) if nodes[g] is None else nodes[g]
-                where = np.full(n, nh.size, np.int64)  # not -1, which JAX would wrap
-                where[nh] = np.arange(nh.size)
-                transfer[h, g] = where[ng]
+            if h != g and not _same_nodes(nodes[h], nodes[g]):
+                transfer[h, g] = _instance_at(nodes[h], n)[np.arange(n) if nodes[g] is None else nodes[g]]
         # A new state that depends on many old ones (a hub: the calcium current that a pool reads, which every
         # calcium channel's gates feed) takes its derivatives from one VJP; the others share JVPs: states that no
         # other new state depends on together share one derivative evaluation (hh's three gates each depend on
@@ -236,17 +243,9 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         for h in range(n_states):
             if len(inputs_of[h] - {h}) >= HUB_INPUTS:
                 hubs[h] = {}
-                for g in sorted(inputs_of[h]):
-                    same = nodes[h] is nodes[g] or (nodes[h] is not None and nodes[g] is not None
-                                                    and np.array_equal(nodes[h], nodes[g]))
-                    if same:
-                        hubs[h][g] = None
-                    else:  # for each instance of g, the instance of h at its node (out of range: none)
-                        nh = np.arange(n) if nodes[h] is None else nodes[h]
-                        ng = np.arange(n) if nodes[g] is None else nodes[g]
-                        where = np.full(n, nh.size, np.int64)
-                        where[nh] = np.arange(nh.size)
-                        hubs[h][g] = where[ng]
+                for g in sorted(inputs_of[h]):  # for each instance of g, the instance of h at its node
+                    hubs[h][g] = (None if _same_nodes(nodes[h], nodes[g])
+                                  else _instance_at(nodes[h], n)[np.arange(n) if nodes[g] is None else nodes[g]])
         groups: list[list[int]] = []
         for g in sorted({g for h, g in couplings if h not in hubs}):
             free = [c for c in groups if not any({g, other} <= inputs_of[h] for h in range(n_states) if h not in hubs

@@ -429,7 +429,7 @@ class Interpreter:
             if is_static(b) and self.xp is not np:
                 return custom_jvp(_power_value, _power_rule, (0,))(float(b), a)
             if self.xp is not np:
-                a, b = (jnp.asarray(a, float) if is_static(a) else a), (jnp.asarray(b, float) if is_static(b) else b)
+                a, b = jnp.asarray(a), jnp.asarray(b)  # weakly typed where constant: float32 stays float32
                 return custom_jvp(jnp.power, _traced_power_rule, (), True)(a, b)
             return self.xp.power(a, b)
         if op in _COMPARE:

@@ -127,3 +127,16 @@ def test_traced_power_derivative_reuses_the_value_and_equals_jaxs(b):
     program = jax.make_jaxpr(lambda x: jax.jvp(lambda u: power(u, exponent), (x,), (jnp.ones_like(x),)))(a)
     names = [eqn.primitive.name for eqn in program.jaxpr.eqns]
     assert names.count("pow") == 1 and "log" not in names
+
+
+def test_power_of_a_constant_base_keeps_float32(tmp_path):
+    """``3 ^ x`` with ``x`` a float32 array stays float32 (the constant base must not promote it to float64)."""
+    from neurax.nmodl.interpret import Frame, Interpreter
+
+    (tmp_path / "powtest.mod").write_text("NEURON { SUFFIX powtest }\nFUNCTION grow(x) { grow = 3 ^ x }\n")
+    mechanisms = nx.load_mods([tmp_path / "powtest.mod"])
+    cls = mechanisms["powtest"] if isinstance(mechanisms, dict) else mechanisms[0]
+    x = jnp.array([0.5, 1.5], jnp.float32)
+    out = Interpreter(cls.model, xp=jnp).inline(cls.model.functions["grow"], [x], Frame(dict(cls.model.constants)))
+    assert out.dtype == jnp.float32
+    np.testing.assert_allclose(np.asarray(out), 3.0 ** np.array([0.5, 1.5]), rtol=1e-6)
