@@ -11,6 +11,8 @@ first call, which is reported apart as the compile time.
 * forward: ``nx.simulate`` of 1 s (the soma recorded), jitted; compile time and run time;
 * value_and_grad: the mean square soma voltage over 1 s, differentiated with respect to the conductance
   arrays (12 channels' gbar and pas g), without and with ``checkpoint=True``; compile, run and peak memory;
+  then the forward and the gradient in turn in that process, twice (their ratio is immune to the machine's
+  speed drifting between processes);
 * vmap: 32 simulations at once (every conductance scaled by 0.9..1.1), simulations per second against
   NEURON running them one after another (``--batch-ms``, 200 ms by default);
 * import: ``nx.load_mods`` of a folder of 15 ``.mod`` files (the library, ``hh_equiv.mod``, a synapse) in a
@@ -93,6 +95,15 @@ def loss(g):
 vg = jax.jit(jax.value_and_grad(loss))
 out = timed(lambda: vg(g0), repeat=2)
 out["rss_mb"] = rss()
+# the forward again, alternating with the gradient in this process: the ratio then holds whatever the VM's
+# speed does between processes
+f = jax.jit(lambda g: nx.simulate(with_g(g), stim, [SOMA], **settings).v)
+jax.block_until_ready(f(g0))
+pairs = []
+for _ in range(2):
+    t = time.perf_counter(); jax.block_until_ready(f(g0)); fwd = time.perf_counter() - t
+    t = time.perf_counter(); jax.block_until_ready(vg(g0)); pairs.append((fwd, time.perf_counter() - t))
+out["alternating"] = pairs
 print(json.dumps(out))
 """
 
@@ -179,6 +190,8 @@ def main() -> None:
             print(f"  value_and_grad of {fwd['conductances']} conductance arrays, {name}: {grad['run']:.2f} s = "
                   f"{grad['run'] / fwd['run']:.2f}x forward (compile {grad['compile']:.1f} s, peak RSS "
                   f"{grad['rss_mb']:.0f} MB)", flush=True)
+            pairs = ", ".join(f"{g:.2f}/{f:.2f} s = {g / f:.2f}x" for f, g in grad["alternating"])
+            print(f"    alternating with the forward in one process (gradient/forward): {pairs}", flush=True)
 
         nrn_b = measure(NEURON, library, HOC, args.batch_ms, 3)
         one = measure(BATCH, model, args.batch_ms, 1)

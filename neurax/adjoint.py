@@ -50,6 +50,15 @@ s; again with the next chunk prepared into a carry that a barrier orders after t
 the other kernels. Two chunks per loop iteration, with nothing carried, was slower too (0.284 -> 0.300 s): in
 the profile no kernel ever ran beside a recursion.
 
+Where the state pass ends by recomputing values from the new states (``Step.split``: the calcium current
+that a pool reads next step, from every calcium channel's new gates), the recursion takes that refresh ``R``
+as a stage of its own: with ``u`` the updated states, ``lu = (dR/du)^T ls`` (a recomputed state's own
+cotangent replaced) and ``mu`` gains ``(dR/dv')^T ls``; the update's coefficients then act on ``lu``. The
+refresh's row of the Jacobian taken through the update instead re-evaluates every calcium channel's rates (a
+VJP of both parts); here it is one VJP of the currents alone, at the updated states that the slope's JVP
+gives as its primal. Pyramidal port model (100 ms, alternating in one process): value_and_grad 3.40 ->
+3.26 s best, CPU time 6.01 -> 5.65 s.
+
 The one requirement on mechanisms and stimuli: each node's outputs depend on that node's inputs only
 (true of density mechanisms, capacitance and point current clamps).
 """
@@ -110,6 +119,10 @@ class Step:
             where a state array holds one value per node of the tree).
         track: ``(extra, v_new) -> extra``, the bookkeeping of the carry's third part (peak voltages, the
             first step where v blew up), which nothing differentiable reads; ``None``: none.
+        split: ``(update, refresh)`` with ``advance(args, v, s) == refresh(args, v, update(args, v, s))``, both
+            node by node, where the state pass ends by recomputing values from the new states (the ion
+            currents that a calcium pool reads): the gradient then differentiates each part alone; ``None``:
+            no such split.
     """
 
     structure: TreeStructure
@@ -119,6 +132,7 @@ class Step:
     record: np.ndarray
     state_nodes: object = None
     track: Callable | None = None
+    split: tuple[Callable, Callable] | None = None
 
     def __call__(self, args, v, states, stim_k):
         """``(v_new, states_new)`` after one step from ``(v, states)``."""
@@ -137,6 +151,18 @@ def _dependencies(fn, *xs) -> list[set[int]]:
         for out in eqn.outvars:
             deps[out] = used
     return [deps.get(out, set()) if isinstance(out, Var) else set() for out in closed.jaxpr.outvars]
+
+
+def _unchanged(fn, *xs) -> list[bool]:
+    """For each flat output of ``fn(*xs)``, whether it is its flat input one place on (``xs[k + 1]``), unchanged."""
+    closed = jax.make_jaxpr(fn)(*xs)
+    ins, outs = closed.jaxpr.invars, closed.jaxpr.outvars
+    return [k + 1 < len(ins) and out is ins[k + 1] for k, out in enumerate(outs)]
+
+
+def _unique(where: np.ndarray | None) -> bool:
+    """Whether a state's elements sit on distinct nodes (``None``: one per node)."""
+    return where is None or np.unique(where).size == where.size
 
 
 def _same_nodes(a: np.ndarray | None, b: np.ndarray | None) -> bool:
@@ -207,6 +233,12 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
     def advance(args, v, s):
         return flat(step.advance(args, v, jax.tree_util.tree_unflatten(state_def, s)))
 
+    def update(args, v, s):  # the state pass less its refresh (see Step.split)
+        return flat(step.split[0](args, v, jax.tree_util.tree_unflatten(state_def, s)))
+
+    def refresh(args, v, u):
+        return flat(step.split[1](args, v, jax.tree_util.tree_unflatten(state_def, u)))
+
     # The node of each element of each state (None: one per node of the tree), and for coupled states of
     # different instances, where the other state's instance at the same node sits.
     nodes = (jax.tree_util.tree_leaves(step.state_nodes, is_leaf=lambda x: x is None or isinstance(x, np.ndarray))
@@ -217,16 +249,36 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
     # Which coefficients can be non-zero (from the step's jaxpr): worked out when a derivative is first asked
     # for, so that a simulation that is not differentiated does not pay for tracing the analysis.
     asm_inputs = couplings = slopes = transfer = colours = hubs = None
+    # With the state pass split (Step.split), the states it recomputes from the new states: for each, the
+    # (non-empty) set of states it reads and, per state read, the map from its instances to the recomputed
+    # state's instance at their node (None: the same nodes).
+    refreshed: dict = {}
+    state_pass = advance  # what the states' coefficients differentiate: the update alone, where split
     sets, row = node_sets(nodes, n)
 
     def analyse() -> None:
-        nonlocal asm_inputs, couplings, slopes, transfer, colours, hubs
+        nonlocal asm_inputs, couplings, slopes, transfer, colours, hubs, state_pass
         if colours is not None:
             return
         example = [jnp.zeros(n, carry0[0].dtype)] + [jnp.zeros(x.shape, x.dtype) for x in flat(states0)]
         stim_k = stim[0] if stim.shape[0] else jnp.zeros(stim.shape[1:], stim.dtype)
         asm_deps = _dependencies(lambda v, *s: assemble(args, v, list(s), stim_k), *example)
         adv_deps = _dependencies(lambda v, *s: advance(args, v, list(s)), *example)
+        if step.split is not None:
+            # The refresh recomputes a few states (the calcium current) from the updated ones. Its row of the
+            # Jacobian, taken through the update, would re-evaluate every calcium channel's rates (a VJP of both
+            # parts: the gradient's costliest coefficient); by the chain rule it is the refresh's own derivatives
+            # (one VJP of the currents alone) times the update's, which the recursion applies in turn.
+            unchanged = _unchanged(lambda v, *u: refresh(args, v, list(u)), *example)
+            ref_deps = _dependencies(lambda v, *u: refresh(args, v, list(u)), *example)
+            rows = [h for h in range(n_states) if not unchanged[h]]
+            if all(_unique(nodes[h]) for h in rows):  # the refresh's cotangent 1 gives each row's own derivatives
+                adv_deps = _dependencies(lambda v, *s: update(args, v, list(s)), *example)
+                state_pass = update
+                for h in rows:
+                    refreshed[h] = {g: None if _same_nodes(nodes[h], nodes[g]) else
+                                    _instance_at(nodes[h], n)[np.arange(n) if nodes[g] is None else nodes[g]]
+                                    for g in sorted(d - 1 for d in ref_deps[h] if d > 0)}
         asm_inputs = sorted(set().union(*asm_deps))  # 0 is v, 1 + g state g
         couplings = [(h, g) for h in range(n_states) for g in range(n_states) if 1 + g in adv_deps[h]]
         slopes = [g for g in range(n_states) if 0 in adv_deps[g]]
@@ -264,7 +316,7 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         ``{(h, g): ds'_h/ds_g}`` for states coupled to others.
         """
         asm = jax.vmap(assemble, (None, 0, 0, 0))
-        adv = jax.vmap(advance, (None, 0, 0))
+        adv = jax.vmap(state_pass, (None, 0, 0))
 
         def derivative(fn, inputs, ks, primal=False):
             """The JVP of ``fn`` with tangent 1 on ``inputs[k]`` for k in ``ks``: symbolic zeros elsewhere
@@ -323,7 +375,10 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         fn = lambda *u: adv(args, u[0], list(u[1:]))  # noqa: E731
         zeros = [jnp.zeros_like(u) for u in sn]
         with jax.named_scope("coef_states"):
-            slope = derivative(fn, inputs, [0]) if slopes else list(zeros)
+            if refreshed:  # the updated states too, which the refresh's derivatives are taken at
+                updated, slope = derivative(fn, inputs, [0], primal=True)
+            else:
+                slope = derivative(fn, inputs, [0]) if slopes else list(zeros)
             jvps = [derivative(fn, inputs, [1 + g for g in colour]) for colour in colours]
         diag, coef["cross"], coef["hub"] = list(zeros), {}, {}
         for colour, ds in zip(colours, jvps, strict=True):
@@ -335,12 +390,26 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
                         coef["cross"][h, g] = ds[h]
         for h, row in hubs.items():  # a hub's row of the Jacobian: one VJP, each input's cotangent at its instances
             with jax.named_scope("coef_hub"):
-                bars = jax.vjp(lambda *s, h=h: adv(args, vnext, list(s))[h], *sn)[1](jnp.ones_like(sn[h]))
+                if _unique(nodes[h]):  # and its slope: v's cotangent at each node is the hub's derivative there
+                    v_bar, *bars = jax.vjp(lambda v, *s, h=h: adv(args, v, list(s))[h], vnext, *sn)[1](
+                        jnp.ones_like(sn[h]))
+                    slope[h] = v_bar if nodes[h] is None else v_bar[..., nodes[h]]
+                else:
+                    bars = jax.vjp(lambda *s, h=h: adv(args, vnext, list(s))[h], *sn)[1](jnp.ones_like(sn[h]))
             for g in row:
                 if g == h:
                     diag[h] = bars[h]
                 else:
                     coef["hub"][h, g] = bars[g]
+        coef["ref"], coef["ref_v"] = {}, {}
+        ref = jax.vmap(refresh, (None, 0, 0))
+        for h, inputs in refreshed.items():  # the refresh's row: dR_h/dv' at h's instances, dR_h/du_g at g's
+            with jax.named_scope("coef_refresh"):
+                v_bar, *bars = jax.vjp(lambda v, *u, h=h: ref(args, v, list(u))[h], vnext, *updated)[1](
+                    jnp.ones_like(updated[h]))
+            coef["ref_v"][h] = v_bar if nodes[h] is None else v_bar[..., nodes[h]]
+            for g in inputs:
+                coef["ref"][h, g] = bars[g]
         coef["sd"] = [lax.complex(s, t) for s, t in zip(slope, diag, strict=True)]
         coef["asm"] = [asm_of.get(1 + g, zeros[g]) for g in range(n_states)]
         return coef
@@ -366,8 +435,14 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
 
         def one(lam, c):
             lv, stacked = lam
-            lvy_k, lo_k, d_k, sd_k, asm_k, cross_k, hub_k = c
-            ls = [stacked[j][r] for j, r in row]
+            lvy_k, lo_k, d_k, sd_k, asm_k, cross_k, hub_k, ref_k, ref_v_k = c
+            ls = [stacked[j][r] for j, r in row]  # the cotangents of the new states
+            # through the refresh: lu, those of the updated states (a recomputed state's own is replaced)
+            lu = [None if g in refreshed else ls[g] for g in range(n_states)]
+            for (h, g), r_hg in ref_k.items():
+                where = refreshed[h][g]
+                term = r_hg * (ls[h] if where is None else ls[h].at[where].get(mode="fill", fill_value=0.0))
+                lu[g] = term if lu[g] is None else lu[g] + term
             if sparse:  # lo_k: the cotangents of the recorded samples
                 node = lax.iota(jnp.int32, lv.shape[0])
                 mu = lv
@@ -376,7 +451,11 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
             else:  # lo_k: those cotangents on every node
                 mu = lv + lo_k
             for where, members, inverse in sets:  # (ds'/dv')^T ls, set by set
-                term = sum(sd_k[g].real * ls[g] for g in members)
+                terms = ([sd_k[g].real * lu[g] for g in members if lu[g] is not None]
+                         + [ref_v_k[h] * ls[h] for h in members if h in ref_v_k])
+                if not terms:
+                    continue
+                term = sum(terms[1:], terms[0])
                 if where is None:
                     mu = mu + term
                 elif inverse is None:  # instances that share a node (point processes): scattered
@@ -387,17 +466,19 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
             y_at = [y if where is None else y[where] for where, _, _ in sets]
             ls_new = []
             for g in range(n_states):
-                acc = asm_k[g] * y_at[row[g][0]] + sd_k[g].imag * ls[g]
+                acc = asm_k[g] * y_at[row[g][0]]
+                if lu[g] is not None:
+                    acc = acc + sd_k[g].imag * lu[g]
                 for (h, g2), c_hg in cross_k.items():
-                    if g2 == g:
-                        term = c_hg * ls[h]
+                    if g2 == g and lu[h] is not None:
+                        term = c_hg * lu[h]
                         if (h, g) in transfer:
                             term = term.at[transfer[h, g]].get(mode="fill", fill_value=0.0)
                         acc = acc + term
-                for (h, g2), c_hg in hub_k.items():  # c_hg at g's instances; ls[h] taken there
-                    if g2 == g:
+                for (h, g2), c_hg in hub_k.items():  # c_hg at g's instances; lu[h] taken there
+                    if g2 == g and lu[h] is not None:
                         where = hubs[h][g]
-                        ls_h = ls[h] if where is None else ls[h].at[where].get(mode="fill", fill_value=0.0)
+                        ls_h = lu[h] if where is None else lu[h].at[where].get(mode="fill", fill_value=0.0)
                         acc = acc + c_hg * ls_h
                 ls_new.append(acc)
             # materialised: fused into the next step's kernels, the update would be recomputed in each of them
@@ -411,7 +492,8 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
             return lam, outs
 
         xs = [(coef["lvy"], lo, coef["d"], coef.get("sd", []), coef.get("asm", []), coef.get("cross", {}),
-               coef.get("hub", {})) for coef, lo in zip(coefs, los, strict=True)]
+               coef.get("hub", {}), coef.get("ref", {}), coef.get("ref_v", {})) for coef, lo in zip(coefs, los,
+                                                                                                   strict=True)]
         (lv, stacked), outs = lax.scan(body, (lam[0], stack(lam[1])), xs, reverse=True)
         return (lv, unstack(stacked)), [(y, None if ls is None else unstack(ls)) for y, ls in outs]
 
@@ -559,12 +641,16 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
                 vs.append(v)
             return carry, (jnp.stack(samples), vs, states)
 
-        def looped(c, xs):  # one step of a large state update: its states written to the store every k-th step
+        def looped(c, xs):  # one step of a large state update: the states entering every k-th step go to the store
             (carry, store), (j, stim_k) = c, xs
-            store = lax.cond(j % k == 0, lambda store: [x.at[j // k].set(s) for x, s in zip(store, flat(carry[1]),
-                                                                                                   strict=True)],
-                             lambda store: store, store)
             carry, (sample, v, _) = body(carry, (j, stim_k))
+            # The new states are stored (those entering step j + 1), not the old: a store of the old states made
+            # XLA copy every state array at each step (their buffers are overwritten by the new states while
+            # the store still reads them). Pyramidal port model, 100 ms, value_and_grad 3.36-3.50 -> 3.24-3.31 s.
+            nxt = j + 1
+            store = lax.cond((nxt % k == 0) & (nxt < total),
+                             lambda store: [x.at[nxt // k].set(s) for x, s in zip(store, flat(carry[1]), strict=True)],
+                             lambda store: store, store)
             return (carry, store), (sample, v)
 
         def start_only(carry, xs):  # a chunk to be rerun: only its start is stored
@@ -582,7 +668,7 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
             by_chunk = lambda x: x.reshape((count, size) + x.shape[1:])  # noqa: E731
             carry, (samples, (vs, ss)) = lax.scan(start_only, carry, (by_chunk(index), by_chunk(stim)))
         elif n_states > UNROLLED_STATES and k > 1:  # v in step order (one array), states in a store
-            store = [jnp.zeros((total // k,) + x.shape, x.dtype) for x in flat(carry[1])]
+            store = [jnp.zeros((total // k,) + x.shape, x.dtype).at[0].set(x) for x in flat(carry[1])]
             (carry, ss), (samples, vs) = lax.scan(looped, (carry, store), (index, stim))
         else:
             by_block = lambda x: x.reshape((total // k, k) + x.shape[1:])  # noqa: E731

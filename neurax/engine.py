@@ -424,6 +424,16 @@ class Engine:
 
     def advance(self, args: dict, v, states: dict, ctx: dict) -> dict:
         """The state pass at the new ``v``, then the carried values at the new states."""
+        return self.refresh(args, v, self.update(args, v, states, ctx), ctx)
+
+    @property
+    def refreshes(self) -> bool:
+        """Whether :meth:`refresh` changes anything (ion currents read by state passes, carried values)."""
+        return any(layout.current_state for layout in self.ions.values()) or any(
+            b.mechanism.carried for b in self.blocks)
+
+    def update(self, args: dict, v, states: dict, ctx: dict) -> dict:
+        """The state pass at the new ``v`` alone (:meth:`advance` less its refresh)."""
         conc = self._concentrations(args, states)
         e = self._reversal(args, conc, ctx["celsius"])
         cur = {name: states["ion"][name]["cur"] for name, layout in self.ions.items() if layout.current_state}
@@ -434,8 +444,7 @@ class Engine:
                 out = b.mechanism().advance(b.take(v), states["mech"][k], p, ctx)
             mech_states[k] = {name: out[name] for name in b.mechanism.states}
             conc = self._write_concentrations(b, out, conc)
-        new = {"mech": tuple(mech_states), "ion": self._ion_states(conc, cur)}
-        return self.refresh(args, v, new, ctx)
+        return {"mech": tuple(mech_states), "ion": self._ion_states(conc, cur)}
 
     def refresh(self, args: dict, v, states: dict, ctx: dict) -> dict:
         """The values later passes read before computing them: ion currents read by state passes and the

@@ -440,6 +440,12 @@ class Run:
         def advance(args, v, states):
             return engine.advance(args[3], v, states, {**static_ctx, **args[4]})
 
+        def update(args, v, states):
+            return engine.update(args[3], v, states, {**static_ctx, **args[4]})
+
+        def refresh(args, v, states):
+            return engine.refresh(args[3], v, states, {**static_ctx, **args[4]})
+
         def track(extra, v):  # the first step at which each node blew up, and |v| then; the running peak
             bad = ~(jnp.abs(v) <= BLOWUP_MV)  # also where v is NaN
             new = (extra["bad"] < 0) & bad
@@ -452,7 +458,7 @@ class Run:
 
         # The axial currents at v are added inside the solve's loops (cable_solve).
         self.parts = Step(structure, assemble, advance, lambda args: (args[1], args[2]), rec_nodes,
-                          engine.state_nodes, track)
+                          engine.state_nodes, track, (update, refresh) if engine.refreshes else None)
 
         def step(args, carry, stim_k):
             v, states, extra = carry

@@ -7,6 +7,7 @@ is the adjoint again, rerunning chunks of k steps in the backward pass.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -158,13 +159,25 @@ def test_dependencies_follow_the_jaxpr():
     assert deps == [{0, 1}, {2}, set(), {1}]
 
 
-@pytest.mark.parametrize("every_step", [True, False])
-def test_adjoint_of_the_whole_channel_library(every_step, monkeypatch):
+def test_unchanged_outputs_are_the_inputs_themselves():
+    """The refresh's rows (adjoint.Step.split) are its outputs that are not their inputs passed through."""
+    same = adjoint._unchanged(lambda v, a, b, c: (a, b * 1.0, v, c + 0.0), *[jnp.ones(3)] * 4)
+    assert same == [True, False, False, False]
+
+
+@pytest.mark.parametrize(("every_step", "split"), [(True, True), (False, True), (False, False)])
+def test_adjoint_of_the_whole_channel_library(every_step, split, monkeypatch):
     """Every library channel (23 state arrays, a calcium pool read by SK and BK, a kinetic Ih): the forward pass
-    stores the states of every step (the default for so large a state update) or, forced, of every 4th."""
+    stores the states of every step (the default for so large a state update) or, forced, of every 4th. The
+    calcium current that the pool reads is recomputed after the states' update: its derivatives come from the
+    refresh alone (Step.split) or, without the split, from one VJP through both (a hub)."""
     if not every_step:
         monkeypatch.setattr(adjoint, "EVERY_STEP_BYTES", 0)
-        nx.simulation.compiled.clear_cache()
+    if not split:
+        whole = adjoint.adjoint_scan
+        monkeypatch.setattr(nx.simulation, "adjoint_scan",
+                            lambda step, *a, **k: whole(dataclasses.replace(step, split=None), *a, **k))
+    nx.simulation.compiled.clear_cache()
     cell = nx.Cell(nx.load(BALL), 3).insert(nx.Pas(g=1e-4, e=-70.0))
     for name, cls in nx.channels.library().items():
         cell = cell.insert(cls(), on="all" if name in ("Ih", "CaPool") else "somatic")
