@@ -194,8 +194,7 @@ def node_sets(nodes: list, n: int) -> tuple[list, list]:
                 members.append(g)
                 break
         else:
-            unique = where is not None and np.unique(where).size == where.size
-            sets.append((where, [g], _instance_at(where, n) if unique else None))
+            sets.append((where, [g], _instance_at(where, n) if where is not None and _unique(where) else None))
     row = [(0, 0)] * len(nodes)
     for j, (_, members, _) in enumerate(sets):
         for r, g in enumerate(members):

@@ -450,10 +450,9 @@ class Engine:
         """The values later passes read before computing them: ion currents read by state passes and the
         mechanisms' carried values, from the current pass at ``v`` and ``states``.
         """
-        need_current = {name for name, layout in self.ions.items() if layout.current_state}
-        carriers = [k for k, b in enumerate(self.blocks) if b.mechanism.carried]
-        if not need_current and not carriers:
+        if not self.refreshes:
             return states
+        need_current = {name for name, layout in self.ions.items() if layout.current_state}
         conc = self._concentrations(args, states)
         e = self._reversal(args, conc, ctx["celsius"])
         total = {name: jnp.zeros_like(v) for name in need_current}
