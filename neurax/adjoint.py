@@ -42,7 +42,8 @@ runs one step per loop iteration, writes v in step order and the states of every
 (a conditional write); the backward pass takes each chunk's v apart into phases. One packed store (a row of all
 the states per stored step, one write kernel instead of one per state array) took the pyramidal model's forward
 pass from 15.2 to 12.4 s at 1 s, but the gradient as a whole was no faster (400 ms, 4 rounds in one process:
-13.1-13.4 s either way; the backward pass lost what the forward gained), so each state keeps its own array.
+13.1-13.4 s with one array per state, 13.2-14.5 s packed; the backward pass lost what the forward gained), so
+each state keeps its own array.
 The phases' coefficients are computed one phase after another, never joined into one array (see ``chunk``).
 
 The recursion runs on one core while the other idles. XLA:CPU runs independent kernels concurrently where a
