@@ -37,13 +37,16 @@ every call fresh memory for what it stores, and the kernel zeroes it page by pag
 1,248-compartment bench cell (value_and_grad, the same process): stride 2 in step order 0.3203-0.3372 s,
 stride 2 in phases 0.3178-0.3354 s, stride 4 in phases 0.3025-0.3188 s; stride 3 was as fast as 4, 8 slower
 (its recursion, eight steps per iteration, no longer fits one kernel), and storing every step's states
-slower still. A large state update (many state arrays) is not unrolled k times in the forward program: it
-runs one step per loop iteration, writes v in step order and the states of every k-th step into a store
-(a conditional write); the backward pass takes each chunk's v apart into phases. One packed store (a row of all
-the states per stored step, one write kernel instead of one per state array) took the pyramidal model's forward
-pass from 15.2 to 12.4 s at 1 s, but the gradient as a whole was no faster (400 ms, 4 rounds in one process:
-13.1-13.4 s with one array per state, 13.2-14.5 s packed; the backward pass lost what the forward gained), so
-each state keeps its own array.
+slower still. A large state update (many state arrays) is not unrolled k times in the forward program: a block's
+k steps run in a loop of their own inside the loop over blocks, which stores the states entering each block
+and v in step order; the backward pass takes each chunk's v apart into phases. (One loop over single steps
+with a conditional write of every k-th step's states into a preallocated store was slower: pyramidal port
+model, 1 s, value_and_grad 33.49 s against 32.34 s for the nested loops with the barrier in the recursion's
+gather, best of 2, alternating in one process.) One packed store (a row of all the states per stored step,
+one write kernel instead of one per state array) took the pyramidal model's forward pass from 15.2 to
+12.4 s at 1 s, but the gradient as a whole was no faster (400 ms, 4 rounds in one process: 13.1-13.4 s
+with one array per state, 13.2-14.5 s packed; the backward pass lost what the forward gained), so each state
+keeps its own array.
 The phases' coefficients are computed one phase after another, never joined into one array (see ``chunk``).
 
 The recursion runs on one core while the other idles. XLA:CPU runs independent kernels concurrently where a
@@ -463,8 +466,10 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
                     mu = mu + term
                 elif inverse is None:  # instances that share a node (point processes): scattered
                     mu = mu.at[where].add(term)
-                else:
-                    mu = mu + term.at[inverse].get(mode="fill", fill_value=0.0)
+                else:  # the set's term in one kernel first: fused into the gather, each node would gather
+                    # every coefficient of the set on its own (pyramidal port model, with the rolled block loop
+                    # of ``record``: value_and_grad at 1 s 33.49 -> 32.34 s best of 2, alternating in one process)
+                    mu = mu + lax.optimization_barrier(term).at[inverse].get(mode="fill", fill_value=0.0)
             y = _solve(step.structure, "auto", d_k, b, a, mu)  # A^T y = mu
             y_at = [y if where is None else y[where] for where, _, _ in sets]
             ls_new = []
@@ -644,23 +649,14 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
                 vs.append(v)
             return carry, (jnp.stack(samples), vs, states)
 
-        def looped(c, xs):  # one step of a large state update: the states entering every k-th step go to the store
-            (carry, store), (j, stim_k) = c, xs
-            carry, (sample, v, _) = body(carry, (j, stim_k))
-            # The new states are stored (those entering step j + 1), not the old: a store of the old states made
-            # XLA copy every state array at each step (their buffers are overwritten by the new states while
-            # the store still reads them). Pyramidal port model, 100 ms, value_and_grad 3.36-3.50 -> 3.24-3.31 s.
-            # The states entering step 0 are written in the loop too, from carry0 (never overwritten, so read
-            # without a copy): set into the store before the loop, they took a second copy of it at the peak
-            # (+400 MB at 250 ms).
-            store = lax.cond(j == 0, lambda store: [x.at[0].set(s) for x, s in zip(store, flat(carry0[1]),
-                                                                                     strict=True)],
-                             lambda store: store, store)
-            nxt = j + 1
-            store = lax.cond((nxt % k == 0) & (nxt < total),
-                             lambda store: [x.at[nxt // k].set(s) for x, s in zip(store, flat(carry[1]), strict=True)],
-                             lambda store: store, store)
-            return (carry, store), (sample, v)
+        def single(carry, xs):
+            carry, (sample, v, _) = body(carry, xs)
+            return carry, (sample, v)
+
+        def rolled(carry, xs):  # a block's k steps in a loop of their own (see UNROLLED_STATES): v in step order
+            states = flat(carry[1])
+            carry, (part, v) = lax.scan(single, carry, xs)
+            return carry, (part, v, states)
 
         def start_only(carry, xs):  # a chunk to be rerun: only its start is stored
             start = (carry[0], flat(carry[1]))
@@ -676,15 +672,10 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         elif recompute:
             by_chunk = lambda x: x.reshape((count, size) + x.shape[1:])  # noqa: E731
             carry, (samples, (vs, ss)) = lax.scan(start_only, carry, (by_chunk(index), by_chunk(stim)))
-        elif n_states > UNROLLED_STATES and k > 1:  # v in step order (one array), states in a store
-            # Each array of the store starts filled with a value of its own (never read: every row is written).
-            # Zeros for all made XLA build one zero array per shape and copy it into each array of that shape
-            # (1 s of the pyramidal model: 2 GB copied, of a 3.6 GB store).
-            store = [jnp.full((total // k,) + x.shape, i, x.dtype) for i, x in enumerate(flat(carry[1]))]
-            (carry, ss), (samples, vs) = lax.scan(looped, (carry, store), (index, stim))
         else:
             by_block = lambda x: x.reshape((total // k, k) + x.shape[1:])  # noqa: E731
-            carry, (samples, vs, ss) = lax.scan(block, carry, (by_block(index), by_block(stim)))
+            unrolled = n_states <= UNROLLED_STATES or k == 1
+            carry, (samples, vs, ss) = lax.scan(block if unrolled else rolled, carry, (by_block(index), by_block(stim)))
         samples = samples.reshape((total,) + jnp.shape(carry0[0][step.record]))[:steps]
         # the chunk length and the stride travel as the shapes of empty arrays
         return samples, carry[2], (vs, ss, carry[0], jnp.zeros((size, k, 0), stim.dtype))
