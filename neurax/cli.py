@@ -160,6 +160,14 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:
         print(f"neurax: error: {err}", file=sys.stderr)
         return 2
+    except MemoryError:
+        print(f"neurax: error: {OUT_OF_MEMORY}", file=sys.stderr)
+        return 2
+    except Exception as err:  # XLA's own out-of-memory error (named so that the CLI need not import JAX first)
+        if type(err).__name__ in ("XlaRuntimeError", "JaxRuntimeError") and "RESOURCE_EXHAUSTED" in str(err):
+            print(f"neurax: error: {OUT_OF_MEMORY}", file=sys.stderr)
+            return 2
+        raise
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 
@@ -309,6 +317,8 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+#: What the command says when the run does not fit in memory.
+OUT_OF_MEMORY = "out of memory for this run: shorten --tstop, raise --dt, record fewer locations or use a smaller model"
 #: At most this many spike sources are listed on the screen.
 SPIKE_LINES = 20
 #: Runs of at least this many steps go in pieces with a progress line.

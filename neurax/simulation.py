@@ -19,6 +19,7 @@ the stimuli are pytrees; ``tstop``, ``dt``, ``record`` and ``rates`` are static)
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -155,12 +156,30 @@ jax.tree_util.register_pytree_node(
                                  spike_sources=aux[2]))
 
 
+#: Bytes that a run holds for each step however small the cell: the time points (two arrays of halves while they
+#: are summed, then t) and one recorded trace, float64.
+_BYTES_PER_STEP = 5 * 8
+
+
+def _physical_memory() -> int | None:
+    """The machine's memory in bytes (``None`` where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return None
+
+
 def _times(tstop: float, dt: float) -> tuple[int, np.ndarray, np.ndarray]:
     if not dt > 0 or not np.isfinite(dt):
         raise NeuraxError(f"dt must be a positive number of ms, got {dt}")
     if not tstop >= 0 or not np.isfinite(tstop):
         raise NeuraxError(f"tstop must be a non-negative number of ms, got {tstop}")
-    steps = int(round(tstop / dt))
+    ratio, memory = tstop / dt, _physical_memory()
+    if not np.isfinite(ratio) or (memory and round(ratio) * _BYTES_PER_STEP > memory):
+        raise NeuraxError(f"tstop {tstop:g} ms at dt {dt:g} ms is {ratio:.3g} steps, whose time points and one trace "
+                          f"alone need {ratio * _BYTES_PER_STEP / 2**30:.3g} GiB, more than this machine's "
+                          f"{(memory or 0) / 2**30:.3g} GiB of memory: shorten tstop or raise dt")
+    steps = round(ratio)
     halves = np.cumsum(np.full(2 * steps, 0.5 * dt))  # NEURON adds dt/2 twice per step
     return steps, halves[0::2], np.concatenate([[0.0], halves[1::2]])
 

@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 
+from neurax import cli
 from neurax.cli import main
 from tests.conftest import reference_source
 from tests.reference_neuron.morphology_refs import REFERENCE_DIR, load_reference
@@ -155,6 +156,24 @@ def test_bad_options_exit_2_with_one_line(capsys, argv, expected):
     assert _main_exit(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and expected in err[0], err
+
+
+def test_runs_too_long_for_memory_exit_2_with_one_line(tmp_path, capsys, monkeypatch):
+    cell = str(reference_source("arbor/ball_and_stick.swc"))
+    out = str(tmp_path / "x.npz")
+    for argv in (["--tstop", "1e9", "--dt", "1e-9"], ["--tstop", "1e12"], ["--tstop", "1e300", "--dt", "1e-300"]):
+        assert main(["simulate", cell, *argv, "--out", out]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "steps" in err[0] and "shorten tstop or raise dt" in err[0], err
+    assert not (tmp_path / "x.npz").exists()
+
+    def exhausted(args):
+        raise MemoryError
+
+    monkeypatch.setattr(cli, "_simulate", exhausted)
+    assert main(["simulate", cell]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "out of memory" in err[0], err
 
 
 def test_files_neuron_cannot_simulate_or_import(tmp_path, capsys):

@@ -105,6 +105,8 @@ def test_float32_padding_changes_nothing(cell, monkeypatch):
 def test_bad_arguments(cell):
     with pytest.raises(nx.NeuraxError, match="dt must be"):
         nx.simulate(cell, tstop=10.0, dt=0.0)
+    with pytest.raises(nx.NeuraxError, match="4e[+]13 steps.*shorten tstop or raise dt"):
+        nx.simulate(cell, tstop=1e12)
     with pytest.raises(nx.NeuraxError, match="rates must be"):
         nx.simulate(cell, tstop=1.0, rates="fast")
     with pytest.raises(nx.LocationError):
