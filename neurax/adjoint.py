@@ -261,6 +261,11 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
     refreshed: dict = {}
     state_pass = advance  # what the states' coefficients differentiate: the update alone, where split
     sets, row = node_sets(nodes, n)
+    flat_at, offset = [(0, 0)] * n_states, 0  # where each state sits in the recursion's flat array (see ``stack``)
+    for where, members, _ in sets:
+        for g in members:
+            flat_at[g] = (offset, n if where is None else len(where))
+            offset += flat_at[g][1]
 
     def analyse() -> None:
         nonlocal asm_inputs, couplings, slopes, transfer, colours, hubs, state_pass
@@ -426,13 +431,14 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         ``los[p][b]`` of its samples. Returns lam and, for each phase, ``y`` of each step and the state
         cotangents ``ls`` entering each step (a list of ``(steps, n)``) if ``keep_ls`` (else None).
 
-        The states' cotangents are carried one array per node set (:func:`node_sets`), a row per state: a step
-        then updates each set in one kernel. One array per state took a kernel each, and a scatter each into
-        ``mu``, and cost more in launches than in arithmetic: the pyramidal model with the full channel library
-        (23 state arrays in 6 node sets) ran its recursion in 55 kernels per step, now 16, and value_and_grad at
-        100 ms took 5.22-5.61 s so against 4.76-5.19 s now (best 3 of 6, alternating in one process). Without
-        the barrier on the new array, XLA fused each step's update into the next step's kernels and the
-        recursion was slower than before.
+        The states' cotangents are carried as one flat array, node set after node set (:func:`node_sets`; a
+        set's terms of ``mu`` are summed before one gather). Each state's new cotangent is a plain kernel of its
+        own and one concatenation joins them. One array per node set (a row per state, one fused concatenation
+        per set and fewer kernels) was slower: the pyramidal model with the full channel library (23 state arrays
+        in 6 node sets), value_and_grad at 1 s, 33.53 and 34.28 s against 30.84 and 32.32 s flat (alternating
+        in one process; CPU time 61.6 against 55.4 s). Per-state arrays carried apart took a scatter each into
+        ``mu`` (55 kernels per step; at 100 ms 5.22-5.61 s against 4.76-5.19 s per set). Without the barrier
+        on the new array, XLA fused each step's update into the next step's kernels, recomputing it in each.
         """
         a, b = step.axial(args)
         sparse = len(step.record) <= SPARSE_RECORDS
@@ -442,7 +448,7 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         def one(lam, c):
             lv, stacked = lam
             lvy_k, lo_k, d_k, sd_k, asm_k, cross_k, hub_k, ref_k, ref_v_k = c
-            ls = [stacked[j][r] for j, r in row]  # the cotangents of the new states
+            ls = unstack(stacked)  # the cotangents of the new states
             # through the refresh: lu, those of the updated states (a recomputed state's own is replaced)
             lu = [None if g in refreshed else ls[g] for g in range(n_states)]
             for (h, g), r_hg in ref_k.items():
@@ -505,11 +511,13 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         (lv, stacked), outs = lax.scan(body, (lam[0], stack(lam[1])), xs, reverse=True)
         return (lv, unstack(stacked)), [(y, None if ls is None else unstack(ls)) for y, ls in outs]
 
-    def stack(ls):  # per-state arrays -> one array per node set (a row per state)
-        return [jnp.stack([ls[g] for g in members]) for _, members, _ in sets]
+    def stack(ls):  # per-state arrays -> one flat array, node set after node set (empty without states)
+        if not ls:
+            return jnp.zeros((0,))
+        return jnp.concatenate([ls[g] for _, members, _ in sets for g in members], axis=-1)
 
     def unstack(stacked):  # and back (the rows of a chunk's steps in front, where there are)
-        return [stacked[j][..., r, :] for j, r in row]
+        return [stacked[..., o:o + m] for o, m in flat_at]
 
     perturbed = {}  # which inputs are differentiated, from the forward rule
 
