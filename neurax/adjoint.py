@@ -86,12 +86,15 @@ from neurax.solver.hines import TreeStructure, _axial_bars, _matrix_bars, _solve
 
 __all__ = ["Step", "adjoint_scan"]
 
-#: The coefficients of one chunk take about this many bytes (sets the chunk length). Under ``jax.vmap`` they are
-#: the whole batch's: a vmapped value_and_grad of 8 simulations (1,248 compartments) took 2.97 s with chunks
-#: of this size per simulation and 2.58 s with this size in all.
-CHUNK_BYTES = 16 * 2**20
-#: Chunks are at least and at most this many steps.
-CHUNK_STEPS = (16, 256)
+#: The coefficients of one chunk take about this many bytes (sets the chunk length): small enough that the serial
+#: recursion finds them in cache. The pyramidal model with the full channel library (~1 MB per step): chunks of 8
+#: steps against 16, value_and_grad at 1 s 33.54/34.01 s against 35.85/38.49 s, at 100 ms 3.00-3.09 against
+#: 3.19-3.52 s (alternating in one process); on the hh bench cell 8 and 16 MB were alike. Under ``jax.vmap`` they
+#: are the whole batch's: a vmapped value_and_grad of 8 simulations (1,248 compartments) took 2.97 s with 16 MB
+#: chunks per simulation and 2.58 s with 16 MB in all (8 MB in all: the same within the noise).
+CHUNK_BYTES = 8 * 2**20
+#: Chunks are at least and at most this many steps (4 steps: the per-chunk work dominates, 5.0 s at 100 ms).
+CHUNK_STEPS = (8, 256)
 #: The forward pass stores the channel states of every this-many-th step only (v of every step, in this many
 #: phases); the backward pass recomputes the others, node by node.
 STATE_STRIDE = 4
