@@ -38,15 +38,14 @@ every call fresh memory for what it stores, and the kernel zeroes it page by pag
 stride 2 in phases 0.3178-0.3354 s, stride 4 in phases 0.3025-0.3188 s; stride 3 was as fast as 4, 8 slower
 (its recursion, eight steps per iteration, no longer fits one kernel), and storing every step's states
 slower still. A large state update (many state arrays) is not unrolled k times in the forward program: a block's
-k steps run in a loop of their own inside the loop over blocks, which stores the states entering each block
-and v in step order; the backward pass takes each chunk's v apart into phases. (One loop over single steps
-with a conditional write of every k-th step's states into a preallocated store was slower: pyramidal port
-model, 1 s, value_and_grad 33.49 s against 32.34 s for the nested loops with the barrier in the recursion's
-gather, best of 2, alternating in one process.) One packed store (a row of all the states per stored step,
-one write kernel instead of one per state array) took the pyramidal model's forward pass from 15.2 to
-12.4 s at 1 s, but the gradient as a whole was no faster (400 ms, 4 rounds in one process: 13.1-13.4 s
-with one array per state, 13.2-14.5 s packed; the backward pass lost what the forward gained), so each state
-keeps its own array.
+k steps run in a loop of their own inside the loop over blocks, which stores the states leaving each block (the
+next block's start) and v in step order; the backward pass takes each chunk's v apart into phases. (One loop over
+single steps with a conditional write of every k-th step's states into a preallocated store was slower: pyramidal
+port model, 1 s, value_and_grad 33.49 s against 32.34 s for the nested loops with the barrier in the recursion's
+gather, best of 2, alternating in one process.) One packed store (a row of all the states per stored step, one
+write kernel instead of one per state array) took the pyramidal model's forward pass from 15.2 to 12.4 s at 1 s,
+but the gradient as a whole was no faster (400 ms, 4 rounds in one process: 13.1-13.4 s with one array per state,
+13.2-14.5 s packed; the backward pass lost what the forward gained), so each state keeps its own array.
 The phases' coefficients are computed one phase after another, never joined into one array (see ``chunk``).
 
 The recursion runs on one core while the other idles. XLA:CPU runs independent kernels concurrently where a
@@ -664,10 +663,12 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
             carry, (sample, v, _) = body(carry, xs)
             return carry, (sample, v)
 
-        def rolled(carry, xs):  # a block's k steps in a loop of their own (see UNROLLED_STATES): v in step order
-            states = flat(carry[1])
+        def rolled(carry, xs):  # a block's k steps in a loop of their own (see UNROLLED_STATES): v in step order,
+            # and the states leaving the block (those entering it would be copied before the loop overwrites them:
+            # pyramidal port model, 400 ms, value_and_grad 15.20-17.33 s against 16.32-18.25 s, CPU time 26.3-29.9
+            # against 28.5-31.7 s, alternating in one process)
             carry, (part, v) = lax.scan(single, carry, xs)
-            return carry, (part, v, states)
+            return carry, (part, v, flat(carry[1]))
 
         def start_only(carry, xs):  # a chunk to be rerun: only its start is stored
             start = (carry[0], flat(carry[1]))
@@ -716,12 +717,13 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
             # Without recompute, the stored v come in k phases (v of steps k b + p, p < k), and a chunk's steps
             # are taken phase by phase: the states of phase p follow from those of phase p - 1 in one
             # node-by-node kernel, with no interleaving of phases in memory.
+            ends = None
             if recompute:
                 vs = [vs]
                 after = vs[0][1:]
             elif not isinstance(vs, list):  # one array in step order: each chunk's phases are taken apart below
                 vs = vs.reshape((chunks, size // k, k, n))
-                ss = [x.reshape((chunks, size // k) + x.shape[1:]) for x in ss]
+                ends, ss = ss, jnp.arange(chunks)  # the states leaving each block (see ``rolled``); chunk numbers
                 after = vs[1:, 0, 0]
             else:
                 vs = [x.reshape((chunks, size // k, n)) for x in vs]
@@ -734,6 +736,11 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
             def outer(carry, c):
                 lam, per_step = carry
                 vps, starts, after, stim_c, lo_c, index_c = c
+                if ends is not None:  # the states entering each block: those leaving the block before
+                    rows = size // k  # (the first block's: the initial states); ``starts`` is the chunk's number
+                    starts = [jnp.where(starts == 0, jnp.concatenate([s0[None], e[:rows - 1]]),
+                                        lax.dynamic_slice_in_dim(e, starts * rows - 1, rows))
+                              for s0, e in zip(flat(carry0[1]), ends, strict=True)]
                 if recompute:  # rerun the chunk from its start: one phase
                     start = (vps[0], jax.tree_util.tree_unflatten(state_def, starts), carry0[2])
                     _, (_, vn, sn) = lax.scan(partial(padded_step, args, steps, total), start, (index_c, stim_c))
