@@ -548,7 +548,10 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         # Coefficients and parameter cotangents phase by phase. Joining the phases into one coefficient pass
         # made XLA fuse the recomputed states into slow concatenation kernels: hh's value_and_grad on the
         # 1,248-compartment bench cell took 0.58 s joined, 0.29 s so; the pyramidal model with the full channel
-        # library (300 ms) 15.7 s joined, 11.4 s so.
+        # library (300 ms) 15.7 s joined, 11.4 s so. Joined behind a barrier (the recursion indexing one array
+        # per coefficient), 100 ms took 4.68-5.31 s against 3.76-3.98 s: XLA still fused the concatenations into
+        # the recomputation, and the coefficients, in a quarter of the kernels, took as long (their time is
+        # arithmetic, not kernel launches).
         coefs = [coefficients(args, vn, sn, vnext, vnext - vn, stim_c) for vn, sn, vnext, stim_c, _ in phases]
         with jax.named_scope("recursion"):
             lam, outs = recursion(args, lam, coefs, [ph[4] for ph in phases], adv_params)
