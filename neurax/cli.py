@@ -222,7 +222,7 @@ def _simulate(args: argparse.Namespace) -> int:
     import jax.numpy as jnp
 
     from neurax.network import Network
-    from neurax.simulation import Plan, Run, check_parameters
+    from neurax.simulation import BLOWUP_MV, Plan, Run, check_parameters
 
     clock.lap("imports")
     if is_model:
@@ -276,7 +276,8 @@ def _simulate(args: argparse.Namespace) -> int:
             print(f"  IClamp {clamp.location}: {float(clamp.amp):g} nA from {float(clamp.delay):g} ms for "
                   f"{float(clamp.dur):g} ms")
     for name, trace in traces.items():
-        count = int(np.count_nonzero((trace[1:] >= -20.0) & (trace[:-1] < -20.0)))
+        # a jump past the blow-up bound (or to inf or NaN) is no spike
+        count = int(np.count_nonzero((trace[1:] >= -20.0) & (trace[:-1] < -20.0) & (np.abs(trace[1:]) < BLOWUP_MV)))
         print(f"  {name:<20} spikes (-20 mV crossings) {count:3d}  v {np.nanmin(trace):8.3f} ..  "
               f"{np.nanmax(trace):8.3f} mV")
     if spikes:

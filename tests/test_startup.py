@@ -142,8 +142,10 @@ def test_command_line_blow_up_exits_3_with_the_traces_written(tmp_path, capsys):
         code = main(["simulate", str(BALL), "--nseg", "3", "--tstop", "3", "--iclamp", "soma[0](0.5),1,5,1e9",
                      "--out", str(out), "--no-cache"])
     assert code == 3
-    err = capsys.readouterr().err.strip().splitlines()
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("neurax: error: the simulation blew up at step 41")
+    assert "spikes (-20 mV crossings)   0" in captured.out  # the jump past the blow-up bound is no spike
     with np.load(out) as data:
         assert data["soma[0](0.5)"].shape == (121,) and np.isfinite(data["soma[0](0.5)"][:40]).all()
 
