@@ -211,6 +211,18 @@ def node_sets(nodes: list, n: int) -> tuple[list, list]:
     return sets, row
 
 
+def _flat_layout(sets: list, n: int, count: int) -> list[tuple[int, int]]:
+    """For each of ``count`` states, ``(offset, length)`` in one flat array that holds the node sets of
+    :func:`node_sets` one after another (each set's states in turn; length ``n`` for one per node of the tree).
+    """
+    flat_at, offset = [(0, 0)] * count, 0
+    for where, members, _ in sets:
+        for g in members:
+            flat_at[g] = (offset, n if where is None else len(where))
+            offset += flat_at[g][1]
+    return flat_at
+
+
 def _zero_cotangent(x):
     """A zero cotangent for ``x`` (``float0`` for integers)."""
     if jnp.issubdtype(x.dtype, jnp.inexact):
@@ -263,11 +275,7 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
     refreshed: dict = {}
     state_pass = advance  # what the states' coefficients differentiate: the update alone, where split
     sets, row = node_sets(nodes, n)
-    flat_at, offset = [(0, 0)] * n_states, 0  # where each state sits in the recursion's flat array (see ``stack``)
-    for where, members, _ in sets:
-        for g in members:
-            flat_at[g] = (offset, n if where is None else len(where))
-            offset += flat_at[g][1]
+    flat_at = _flat_layout(sets, n, n_states)  # where each state sits in the recursion's flat array (``stack``)
 
     def analyse() -> None:
         nonlocal asm_inputs, couplings, slopes, transfer, colours, hubs, state_pass
@@ -515,7 +523,7 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
 
     def stack(ls):  # per-state arrays -> one flat array, node set after node set (empty without states)
         if not ls:
-            return jnp.zeros((0,))
+            return jnp.zeros((0,), carry0[0].dtype)
         return jnp.concatenate([ls[g] for _, members, _ in sets for g in members], axis=-1)
 
     def unstack(stacked):  # and back (the rows of a chunk's steps in front, where there are)
