@@ -168,11 +168,13 @@ def test_unchanged_outputs_are_the_inputs_themselves():
 @pytest.mark.parametrize(("every_step", "split"), [(True, True), (False, True), (False, False)])
 def test_adjoint_of_the_whole_channel_library(every_step, split, monkeypatch):
     """Every library channel (23 state arrays, a calcium pool read by SK and BK, a kinetic Ih): the forward pass
-    stores the states of every step (the default for so large a state update) or, forced, of every 4th. The
-    calcium current that the pool reads is recomputed after the states' update: its derivatives come from the
-    refresh alone (Step.split) or, without the split, from one VJP through both (a hub)."""
+    stores the states of every step (the default for so large a state update) or, forced, of every 4th (in
+    chunks of 8 steps: 20 chunks of 2 blocks, each block's start the states stored at the end of the one
+    before). The calcium current that the pool reads is recomputed after the states' update: its derivatives come
+    from the refresh alone (Step.split) or, without the split, from one VJP through both (a hub)."""
     if not every_step:
         monkeypatch.setattr(adjoint, "EVERY_STEP_BYTES", 0)
+        monkeypatch.setattr(adjoint, "CHUNK_STEPS", (8, 8))
     if not split:
         whole = adjoint.adjoint_scan
         monkeypatch.setattr(nx.simulation, "adjoint_scan",
