@@ -111,7 +111,11 @@ class Block:
         """``target`` (per node) with the block's instances replaced by ``x``."""
         if self.dense:
             return jnp.where(jnp.asarray(self.mask), x, target)
-        return target.at[self.nodes].set(x)
+        # With the nodes declared unique, the derivative of the write is the same write of the tangents. Without,
+        # JAX differentiates a scatter through a scatter-add of instance ids, a value computed differently from the
+        # plain write, which XLA then cannot share between derivatives: a calcium-gated channel reading the
+        # concentration that a pool wrote evaluated its Hill power twice in the gradient's coefficients.
+        return target.at[self.nodes].set(x, unique_indices=bool(np.unique(self.nodes).size == self.nodes.size))
 
     @property
     def point(self) -> bool:
