@@ -101,11 +101,17 @@ class Block:
         """The block's instances of a per-node array."""
         return x if self.dense else x[self.nodes]
 
+    @property
+    def unique(self) -> bool:
+        """Whether no two instances share a node (every block but point processes gathered on shared nodes)."""
+        return bool(np.unique(self.nodes).size == self.nodes.size)
+
     def add(self, target, x):
         """``target`` (per node) plus the block's per-instance values ``x``."""
         if self.dense:
             return target + jnp.where(jnp.asarray(self.mask), x, 0.0)
-        return target.at[self.nodes].add(x)
+        # declared unique where it is: the pyramidal model's forward pass, 400 ms, 3.85-3.99 s against 4.00-4.35 s
+        return target.at[self.nodes].add(x, unique_indices=self.unique)
 
     def put(self, target, x):
         """``target`` (per node) with the block's instances replaced by ``x``."""
@@ -115,7 +121,7 @@ class Block:
         # JAX differentiates a scatter through a scatter-add of instance ids, a value computed differently from the
         # plain write, which XLA then cannot share between derivatives: a calcium-gated channel reading the
         # concentration that a pool wrote evaluated its Hill power twice in the gradient's coefficients.
-        return target.at[self.nodes].set(x, unique_indices=bool(np.unique(self.nodes).size == self.nodes.size))
+        return target.at[self.nodes].set(x, unique_indices=self.unique)
 
     @property
     def point(self) -> bool:
