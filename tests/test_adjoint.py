@@ -165,6 +165,7 @@ def test_unchanged_outputs_are_the_inputs_themselves():
     assert same == [True, False, False, False]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("every_step", "split"), [(True, True), (False, True), (False, False)])
 def test_adjoint_of_the_whole_channel_library(every_step, split, monkeypatch):
     """Every library channel (23 state arrays, a calcium pool read by SK and BK, a kinetic Ih): the forward pass

@@ -17,6 +17,7 @@ def test_there_are_tutorials():
     assert len(TUTORIALS) >= 4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", TUTORIALS, ids=lambda p: p.stem)
 def test_tutorial_runs(script: Path, tmp_path):
     proc = subprocess.run([sys.executable, str(script)], cwd=REPO, capture_output=True, text=True, timeout=900)
