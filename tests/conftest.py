@@ -13,13 +13,6 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 
-def pytest_collection_modifyitems(config, items) -> None:
-    """Tests marked ``slow`` (minutes on a 2-core machine) first: run in two processes (``-n 2``), the two
-    processes then share them out at the start instead of one process running the longest alone at the end.
-    """
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: the rest keep their order
-
-
 def shared(relative: str) -> Path:
     """A file under ../shared/morphologies, skipping the test when the shared folder is absent."""
     path = SHARED_MORPHOLOGIES / relative
