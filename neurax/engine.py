@@ -69,7 +69,7 @@ class Block:
     Attributes:
         mechanism: the mechanism class.
         key: its key in the cell's parameters (the mechanism name).
-        nodes: the node of each instance (unique).
+        nodes: the node of each instance (unique, but for point processes that share a node: see ``instances``).
         dense: evaluated on every node (see above).
         n: number of nodes of the tree.
         instances: for a point process, which of the mechanism's instances the block holds. Instances that share
