@@ -203,13 +203,7 @@ def solve_small(matrix: list[list], rhs: list, pivot: bool = False) -> list:
             for j in range(col + 1, k):
                 a[row][j] = a[row][j] - f * a[col][j]
             b[row] = b[row] - f * b[col]
-    x = [0.0] * k
-    for row in reversed(range(k)):
-        acc = b[row]
-        for j in range(row + 1, k):
-            acc = acc - a[row][j] * x[j]
-        x[row] = acc / a[row][row]
-    return x
+    return _substitute(a, {}, b)  # b is eliminated already: back substitution only
 
 
 def _rebuild(pattern, entries):
