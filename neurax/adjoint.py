@@ -395,6 +395,9 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         inputs = own_copy([vnext, *sn], -1)
         fn = lambda *u: adv(args, u[0], list(u[1:]))  # noqa: E731
         zeros = [jnp.zeros_like(u) for u in sn]
+        # One JVP per colour and one for the slope. Batching directions in one JVP (vmap over the tangents, the
+        # primal once) was slower on the pyramidal model (3 colours): the slope with the largest colour,
+        # value_and_grad at 200 ms 6.10-6.45 s against 5.84-5.92 s; all four, 6.93-8.05 s against 6.56-6.85 s.
         with jax.named_scope("coef_states"):
             if refreshed:  # the updated states too, which the refresh's derivatives are taken at
                 updated, slope = derivative(fn, inputs, [0], primal=True)
@@ -449,6 +452,10 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         in one process; CPU time 61.6 against 55.4 s). Per-state arrays carried apart took a scatter each into
         ``mu`` (55 kernels per step; at 100 ms 5.22-5.61 s against 4.76-5.19 s per set). Without the barrier
         on the new array, XLA fused each step's update into the next step's kernels, recomputing it in each.
+        A chunk's rows written out one after another in the program instead of a loop (so that the scheduler
+        could run the recursion beside the other kernels) was much slower: value_and_grad at 200 ms 10.18-11.25 s
+        against 6.48-7.37 s. Each set's gathered term of ``mu`` in a kernel of its own (a vectorisable sum
+        left) did not change the recursion's kernel time (341 and 325 ms against 347 and 344 ms, 40 ms profiles).
         """
         a, b = step.axial(args)
         sparse = len(step.record) <= SPARSE_RECORDS
