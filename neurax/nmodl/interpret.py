@@ -199,6 +199,16 @@ _NP = {"exp": _hoc_exp_np, "log": np.log, "log10": np.log10, "sqrt": np.sqrt, "f
        "erf": _erf_np, "erfc": _erfc_np}
 
 
+def _last(value, points: int):
+    """A value that a TABLE's body assigned while it was built: its value at the grid's last point (a scalar, or
+    the last element of an array over the grid).
+    """
+    if isinstance(value, list):
+        return [_last(u, points) for u in value]
+    shape = getattr(value, "shape", ())
+    return value[..., -1] if shape and shape[-1] == points else value
+
+
 def _concrete(env: dict) -> dict | None:
     """``env`` with every value as numpy (arrays) or Python numbers, or None if any value is traced."""
     out = {}
@@ -526,12 +536,17 @@ class Interpreter:
                 # an ASSIGNED array (``inf[4]``) is tabled element by element, as nocmodl does
                 columns[var] = [_column(x, grid) for x in values] if isinstance(values, list) else \
                     _column(values, grid)
-            tables[name] = (lo, 1.0 / dx, columns)
+            # What else the body assigned (Mainen's ca.mod sets the GLOBAL tadj in the procedure it tables): NEURON
+            # builds the table by calling the body at every grid point, so such a variable keeps its value from the
+            # last point, and the lookups that follow never change it.
+            side = {var: _last(value, grid.shape[-1]) for var, value in sub_env.items()
+                    if var not in names and (var not in env or value is not env[var])}
+            tables[name] = (lo, 1.0 / dx, columns, side)
         return tables
 
     def lookup(self, block: S.NamedBlock, args: list, frame: Frame):
         """A TABLE'd call: nocmodl's interpolation, ``t[i] + theta (t[i+1] - t[i])``, clamped at the ends."""
-        lo, mfac, columns = self.tables[block.name]
+        lo, mfac, columns, side = self.tables[block.name]
         first = next(iter(columns.values()))
         n = (first[0] if isinstance(first, list) else first)[0].shape[-1] - 1
         xp = self.xp
@@ -555,6 +570,8 @@ class Interpreter:
                         + theta * jnp.asarray(diffs, dtype).at[i].get(mode="promise_in_bounds"))
         out = {var: [at(c) for c in column] if isinstance(column, list) else at(column)
                for var, column in columns.items()}
+        for var, value in side.items():
+            frame.set(var, value)
         if block.kind == "FUNCTION":
             return out[block.name]
         for var, value in out.items():

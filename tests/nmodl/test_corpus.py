@@ -516,8 +516,8 @@ def test_table_in_a_procedure():
     interp = Interpreter(cls.model, xp=np)
     assert [interp.eval(e, Frame({})) for e in (table.lo, table.hi, table.n)] == [-100.0, 100.0, 200.0]
     tables = Interpreter(cls.model, xp=np).build_tables(environment(cls))
-    lo, mfac, columns = tables["rates"]
-    assert (lo, mfac, sorted(columns)) == (-100.0, 1.0, ["ninf", "ntau"])
+    lo, mfac, columns, side = tables["rates"]
+    assert (lo, mfac, sorted(columns), side) == (-100.0, 1.0, ["ninf", "ntau"], {})
     assert len(columns["ninf"][0]) == 201
     exact = call(cls, "rates", 0.0)[1]
     assert columns["ninf"][0][100] == exact["ninf"]  # grid point -100 + 100*1.0 is exactly 0
@@ -525,12 +525,53 @@ def test_table_in_a_procedure():
     assert first["n"] == pytest.approx(0.03444519566621117, rel=1e-13)  # NEURON (table lookup at -65)
 
 
+def test_a_tabled_procedure_leaves_what_else_it_assigns():
+    cls = load("table_side_effect")
+    tables = Interpreter(cls.model, xp=np).build_tables(environment(cls))
+    *_, side = tables["settables"]
+    tadj = 2.71828 ** ((6.3 - 23.4568) / 10)  # six digits, as nocmodl writes the defaults
+    assert side == {"tadj": pytest.approx(tadj, rel=1e-15)}  # the last grid point's (the same at every point)
+    env = {**environment(cls), "tadj": 0.0, "usetable": 1.0}
+    Interpreter(cls.model, tables, xp=np).run(cls.model.initial.body, Frame(env))
+    assert env["tadj"] == side["tadj"]  # a lookup sets it as NEURON's table build left it
+    table_n = env["n"]
+    exact = {**environment(cls), "usetable": 0.0}
+    Interpreter(cls.model, xp=np).run(cls.model.initial.body, Frame(exact))
+    assert exact["tadj"] == pytest.approx(tadj, rel=1e-15)
+    # INITIAL reads usetable: 1 with the table (n = ninf + 0.01), 0 without it
+    assert table_n - exact["n"] == pytest.approx(0.01, abs=1e-6)
+
+
+def test_parameter_and_start_values_are_nocmodls_six_digits():
+    cls = load("table_side_effect")
+    assert cls.defaults == {"gbar": 0.0123457}
+    assert (cls.global_params["vhalf"], cls.global_params["slope"], cls.global_params["q10"]) == (
+        -21.3457, 9.87654, 2.71828)
+    assert (cls.global_params["tref"], cls.global_params["taumin"]) == (23.4568, 0.512346)
+    assert cls.model.variables["w"].default == 0.333333
+    assert [d.value for d in cls.model.module.parameters][:2] == [0.0123456789, -21.3456789]  # as written
+    assert load("units_factors").model.constants["FARADAY"] == 96485.33212331001  # UNITS keep every digit
+
+
+def test_an_ion_name_that_useion_does_not_list_is_the_mechanisms_own():
+    cls = load("own_current_pool")
+    assert cls.global_params["cao"] == 3.0  # a GLOBAL, not calcium's outside concentration
+    assert cls.model.variables["cao"].kind == "global"
+    assert [(u.ion, u.read, u.write) for u in cls.ions] == [("ca", (), ("ica",))]
+
+
+def test_a_written_current_read_by_the_state_pass_is_carried():
+    cls = load("own_current_pool")
+    assert cls.carried == ("ica",)  # the state pass reads the mechanism's own ica from the current pass
+    assert load("useion_ca_ghk").carried == ()
+
+
 def test_table_in_a_function():
     cls = load("table_function")
     (table,) = _statements(cls.model.functions["opening"], S.Table)
     assert (table.names, table.depend) == ((), ("steep",))
-    lo, mfac, columns = Interpreter(cls.model, xp=np).build_tables(environment(cls))["opening"]
-    assert (lo, mfac, list(columns)) == (-120.0, 0.5, ["opening"])
+    lo, mfac, columns, side = Interpreter(cls.model, xp=np).build_tables(environment(cls))["opening"]
+    assert (lo, mfac, list(columns), side) == (-120.0, 0.5, ["opening"], {})
     assert len(columns["opening"][0]) == 91
     from neurax.cli import describe_mod
 
@@ -642,6 +683,15 @@ def test_watch_and_net_send_in_initial():
     assert watch.flag == S.Num(2.0, watch.line)
     (send,) = _statements(model.initial, S.CallStmt)
     assert send.call.name == "net_send" and send.call.args == (S.Num(0.0, send.line), S.Num(1.0, send.line))
+
+
+def test_state_discontinuity_is_an_assignment():
+    cls = load("state_discontinuity")
+    (stmt,) = cls.model.net_receive.body
+    assert isinstance(stmt, S.Assign) and stmt.target.name == "g" and not stmt.prime
+    assert cls.receive_additive  # g = g + weight: events arriving in one step add up
+    with pytest.raises(nx.NmodlError, match=r"bad\.mod:2: state_discontinuity takes a variable and a value"):
+        parse("NEURON { SUFFIX bad }\nINITIAL { state_discontinuity(1) }\n", "bad.mod")
 
 
 def test_net_receive_in_an_artificial_cell():
