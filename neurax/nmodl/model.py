@@ -15,6 +15,11 @@ NEURON's classification (nocmodl): a PARAMETER is GLOBAL unless named in RANGE; 
 variables are per instance; ``v``, ``t``, ``dt``, ``celsius``, ``diam``, ``area`` are the simulator's;
 variables named in USEION are the ion's; currents are the NONSPECIFIC_CURRENT / ELECTRODE_CURRENT names
 and the ion currents written (``ina``).
+
+The declared values of PARAMETERs (RANGE and GLOBAL) and STATE ``START`` values are what nocmodl writes into
+the C it generates, printed with C's ``%g``: six significant digits (``za = 0.315646648`` becomes
+``0.315647``, ``rq = 123456.789012`` becomes ``123457``). NEURON simulates with those, so neurax does too
+(:func:`as_nocmodl_writes`); CONSTANTs, literals in code and UNITS factors keep every digit, as in NEURON.
 """
 
 from __future__ import annotations
@@ -53,6 +58,13 @@ NOCMODL_METHODS = ("cnexp", "derivimplicit", "euler", "runge", "sparse", "newton
                    "cvode_t_v")
 #: VERBATIM text that does nothing (after removing C comments and whitespace).
 _HARMLESS_VERBATIM = re.compile(r"^(return\s*0?\s*;)?$")
+
+
+def as_nocmodl_writes(value: float | None) -> float | None:
+    """A PARAMETER's or STATE's declared value as NEURON uses it: printed by nocmodl with ``%g`` (six
+    significant digits) into the generated C. ``None`` (no value) stays ``None``.
+    """
+    return None if value is None else float(f"{float(value):g}")
 
 
 @dataclass(frozen=True)
@@ -209,6 +221,9 @@ def analyze(module: S.Module, fixed: dict[str, float] | None = None) -> Mechanis
                  "mechanism name)", module.neuron[0].line if module.neuron else 1)
         name, kind = stem, "density"
     ion_names = tuple(u.ion for u in ions)
+    # Only the names a USEION statement lists are the ion's: a PARAMETER ``cao`` beside ``USEION ca WRITE ica``
+    # is a GLOBAL of the mechanism's own (nocmodl: ``cao_Ca``), not the ion's concentration.
+    listed = {var for u in ions for var in u.variables}
     for use in ions:
         if use.ion not in CHARGE and use.valence is None:
             fail(f"USEION {use.ion} needs a VALENCE (NEURON knows the charge of na, k and ca only)",
@@ -241,10 +256,11 @@ def analyze(module: S.Module, fixed: dict[str, float] | None = None) -> Mechanis
         if d.name in SPECIALS:
             variables[d.name] = Variable(d.name, "special", d.value, d.unit, None, d.line)
             return
-        if ion_of(d.name, ion_names):
+        if d.name in listed and ion_of(d.name, ion_names):
             variables[d.name] = Variable(d.name, "ion", d.value, d.unit, d.size, d.line)
             return
-        variables[d.name] = Variable(d.name, kind_, d.value, d.unit, d.size, d.line)
+        value = as_nocmodl_writes(d.value) if kind_ in ("range", "global") else d.value
+        variables[d.name] = Variable(d.name, kind_, value, d.unit, d.size, d.line)
 
     range_params, global_params = [], []
     for d in module.parameters:
@@ -267,7 +283,7 @@ def analyze(module: S.Module, fixed: dict[str, float] | None = None) -> Mechanis
         declare(d, "assigned")
     states, ion_states = [], []
     for d in module.states:
-        found = ion_of(d.name, ion_names)
+        found = ion_of(d.name, ion_names) if d.name in listed else None
         if found:
             use = next(u for u in ions if u.ion == found[0])
             if d.name not in use.write:
@@ -278,7 +294,7 @@ def analyze(module: S.Module, fixed: dict[str, float] | None = None) -> Mechanis
         if d.name in SPECIALS:
             fail(f"{d.name} cannot be a STATE", d.line)
         states.append(d.name)
-        variables[d.name] = Variable(d.name, "state", d.value, d.unit, d.size, d.line)
+        variables[d.name] = Variable(d.name, "state", as_nocmodl_writes(d.value), d.unit, d.size, d.line)
     for local_name, size, line in module.locals:
         variables.setdefault(local_name, Variable(local_name, "local", None, None, size, line))
     for use in ions:  # ion variables named in USEION but not declared are the ion's all the same
@@ -286,6 +302,9 @@ def analyze(module: S.Module, fixed: dict[str, float] | None = None) -> Mechanis
             variables.setdefault(var, Variable(var, "ion", None, None, None, ion_lines[use.ion]))
     for special in SPECIALS:
         variables.setdefault(special, Variable(special, "special"))
+    if any(isinstance(stmt, S.Table) for block in module.blocks for stmt in block.body):
+        # a TABLE makes NEURON's usetable_<name>, which the file's own code may read as ``usetable``
+        variables.setdefault("usetable", Variable("usetable", "special"))
     for cname in constants:
         if cname not in variables:
             variables[cname] = Variable(cname, "constant", constants[cname])
