@@ -132,6 +132,8 @@ class NmodlMechanism(Mechanism):
         env["celsius"] = ctx["celsius"]
         env["t"] = ctx.get("t", 0.0)
         env["secondorder"] = 0.0
+        if "usetable" in model.variables:  # 1 where the TABLEs are used (NEURON's usetable_<name>)
+            env["usetable"] = 1.0 if self.usetable and ctx.get("rates", "table") == "table" else 0.0
         for name, data in self.function_table_data.items():
             env[f"__table_{name}"] = data
         return env
@@ -464,6 +466,11 @@ def carried_values(model: MechanismModel) -> tuple[str, ...]:
         r_recv, _, m_recv = _flow(model, model.net_receive.body, args, set(), cache)
     written = m_cur | m_state | m_init | m_recv
     carried = ((r_cur | r_state | r_recv) & written & assigned)
+    # A current the mechanism WRITEs and its own state pass reads (a calcium channel that integrates its own
+    # ``ica`` into a private pool, ModelDB 116740): NEURON's state pass reads the mechanism's own value from the
+    # current pass, not the ion's total, so it is carried like an assigned value.
+    own = {w for u in model.ions for w in u.write if w == f"i{u.ion}" and w not in u.read}
+    carried |= (r_state | r_recv) & m_cur & own
     self_fed = (r_cur & m_cur & assigned) - m_state - m_init
     if self_fed:
         name = sorted(self_fed)[0]
