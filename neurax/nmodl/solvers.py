@@ -175,35 +175,34 @@ def _assigned(body) -> set:
 def solve_small(matrix: list[list], rhs: list, pivot: bool = False) -> list:
     """Solve ``matrix x = rhs`` for every instance: ``matrix[i][j]`` and ``rhs[i]`` are arrays over instances.
 
-    Gaussian elimination unrolled over the rows; with ``pivot``, partial pivoting (per instance, by selects).
-    Without pivoting the derivative is that of the solution, ``dx = matrix^-1 (d rhs - d matrix x)``, through the
-    same elimination (:func:`_solve_rule`); JAX's own would differentiate every step of the elimination.
+    Gaussian elimination unrolled over the rows. Without pivoting the derivative is that of the solution,
+    ``dx = matrix^-1 (d rhs - d matrix x)``, through the same elimination (:func:`_solve_rule`); JAX's own would
+    differentiate every step of the elimination. With ``pivot`` (steady states, where the matrix may need row
+    exchanges), one LU factorisation with partial pivoting per instance (:func:`jax.numpy.linalg.solve`). Partial
+    pivoting written out by selects, as the elimination is, gave XLA a graph of ~k^3 selects to fuse: a 13-state
+    KINETIC scheme (Kv4, ModelDB 145672) took minutes and gigabytes to compile.
     """
-    if not pivot:
-        if all(is_static(x) for row in matrix for x in row):
-            u, fs = _factor(matrix)
-            return _substitute(u, fs, rhs)
-        pattern = tuple(tuple(float(x) if is_static(x) else None for x in row) for row in matrix)
-        entries = [jnp.asarray(x) for row in matrix for x in row if not is_static(x)]
-        rhs = [jnp.asarray(x) for x in rhs]
-        return list(custom_jvp(_solve_value, _solve_rule, (0,), True)(pattern, entries, rhs))
-    k = len(rhs)
-    a = [list(row) for row in matrix]
-    b = list(rhs)
-    for col in range(k):
-        for row in range(col + 1, k):
-            swap = jnp.abs(a[row][col]) > jnp.abs(a[col][col])
-            for j in range(k):
-                a[col][j], a[row][j] = jnp.where(swap, a[row][j], a[col][j]), jnp.where(swap, a[col][j], a[row][j])
-            b[col], b[row] = jnp.where(swap, b[row], b[col]), jnp.where(swap, b[col], b[row])
-        for row in range(col + 1, k):
-            if is_static(a[row][col]) and a[row][col] == 0:
-                continue
-            f = a[row][col] / a[col][col]
-            for j in range(col + 1, k):
-                a[row][j] = a[row][j] - f * a[col][j]
-            b[row] = b[row] - f * b[col]
-    return _substitute(a, {}, b)  # b is eliminated already: back substitution only
+    if pivot:
+        return _solve_pivoted(matrix, rhs)
+    if all(is_static(x) for row in matrix for x in row):
+        u, fs = _factor(matrix)
+        return _substitute(u, fs, rhs)
+    pattern = tuple(tuple(float(x) if is_static(x) else None for x in row) for row in matrix)
+    entries = [jnp.asarray(x) for row in matrix for x in row if not is_static(x)]
+    rhs = [jnp.asarray(x) for x in rhs]
+    return list(custom_jvp(_solve_value, _solve_rule, (0,), True)(pattern, entries, rhs))
+
+
+def _solve_pivoted(matrix: list[list], rhs: list) -> list:
+    """:func:`solve_small` with partial pivoting: the entries stacked into ``(..., k, k)`` and solved by LU."""
+    values = [x for row in matrix for x in row] + list(rhs)
+    shape = jnp.broadcast_shapes(*(jnp.shape(x) for x in values))
+    dtype = jnp.result_type(*values)
+    full = lambda x: jnp.broadcast_to(jnp.asarray(x, dtype), shape)  # noqa: E731
+    a = jnp.stack([jnp.stack([full(x) for x in row], axis=-1) for row in matrix], axis=-2)
+    b = jnp.stack([full(x) for x in rhs], axis=-1)
+    x = jnp.linalg.solve(a, b[..., None])[..., 0]
+    return [x[..., i] for i in range(len(rhs))]
 
 
 def _rebuild(pattern, entries):
