@@ -496,6 +496,10 @@ class _Parser:
         self.advance()
         if self.at("("):
             call = S.Call(word, self.call_args(), tok.line)
+            if word == "state_discontinuity":  # (x, value): in fixed steps, x = value (nocmodl's own reading)
+                if len(call.args) != 2 or not isinstance(call.args[0], S.Var):
+                    raise self.error("state_discontinuity takes a variable and a value: state_discontinuity(x, v)")
+                return S.Assign(call.args[0], call.args[1], tok.line)
             return S.CallStmt(call, tok.line)
         index = None
         if self.accept("["):
