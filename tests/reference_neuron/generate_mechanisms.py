@@ -108,6 +108,9 @@ LEGACY_KDR = "tests/data/mod/corpus/legacy_kdr_forms.mod"
 LEGACY_CAD = "tests/data/mod/corpus/legacy_cad.mod"
 LEGACY_RANGE = "tests/data/mod/corpus/legacy_range_array.mod"
 LEGACY_PARAMS = "tests/data/mod/corpus/legacy_param_rates.mod"
+TABLE_SIDE = "tests/data/mod/corpus/table_side_effect.mod"
+OWN_CURRENT = "tests/data/mod/corpus/own_current_pool.mod"
+KINETIC_TEN = "tests/data/mod/corpus/kinetic_ten_states.mod"
 ONE = "tests/data/mod/one_compartment.swc"
 BALL = "data/swc/ball_and_stick.swc"
 C91662 = "data/swc/c91662.swc"
@@ -293,6 +296,15 @@ CASES = [
         "legacy_range_array (RANGE arrays filled in a FROM loop), legacy_param_rates (PARAMETERs the blocks assign)",
         [*SPIKE, "CaHVA", "legacy_kdr_forms", "legacy_cad", "legacy_range_array", "legacy_param_rates"], 0.075,
         params=[param("gbar_CaHVA", 0.005)], mods=[CHANNELS, LEGACY_KDR, LEGACY_CAD, LEGACY_RANGE, LEGACY_PARAMS]),
+    # --- what nocmodl does that the files do not say (found on published files: ModelDB 135787, 145672, 116740)
+    one("one_nocmodl_forms", "NaT + Kv3.1 with table_side_effect (a GLOBAL set by the TABLE'd procedure's body, "
+        "PARAMETERs and a START value with more than six digits, usetable read), own_current_pool (a mechanism's own "
+        "ica integrated in its state pass; a GLOBAL named cao) and kinetic_ten_states (ten-state KINETIC scheme, "
+        "STEADYSTATE sparse)", [*SPIKE, "table_side_effect", "own_current_pool", "kinetic_ten_states"], 0.03,
+        mods=[CHANNELS, TABLE_SIDE, OWN_CURRENT, KINETIC_TEN]),
+    one("one_nocmodl_forms_exact", "as one_nocmodl_forms with --rates exact (usetable 0: the tabled procedure's "
+        "body runs at every call)", [*SPIKE, "table_side_effect", "own_current_pool", "kinetic_ten_states"], 0.03,
+        rates="exact", mods=[CHANNELS, TABLE_SIDE, OWN_CURRENT, KINETIC_TEN]),
     # --- the project's NMODL twin of hh on a large cell -----------------------------------------------------
     case("c91662_hh_equiv_table", C91662, "tests/data/mod/hh_equiv.mod everywhere on c91662, d_lambda 0.1, Ra 100: "
          "the protocol of traces/c91662_hh_dlambda (built-in hh)", mods=[HH_EQUIV], mechanisms=["hh_equiv"],
