@@ -86,6 +86,11 @@ class EventPlan:
         self.n_args = max((len(classes[m].receive_args) for m in set(wiring.mechanism)), default=1)
         #: whether some receiver needs to know if and when events came (one whose NET_RECEIVE is not a plain sum)
         self.counted = any(not classes[m].receive_additive for m in set(wiring.mechanism))
+        #: whether some receiver keeps state per connection (its NET_RECEIVE assigns its arguments): the carry
+        #: then holds each slot's arguments, as NEURON's NetCon weight vectors hold them
+        self.stateful = any(classes[m].receive_state for m in set(wiring.mechanism))
+        self.slot_conn = np.zeros(self.n_slots, np.int64)  # a connection of each slot (its only one, if stateful)
+        self.slot_conn[self.slot] = np.arange(self.slot.size)
         indegree = np.bincount(self.slot, minlength=self.n_slots)
         for (mech, inst), s in slot_of.items():
             if not classes[mech].receive_additive and indegree[s] > 1:
@@ -157,10 +162,44 @@ class EventPlan:
         """
         return {"ring": weight[self.ring_conn][:, : self.n_args], "all": weight}
 
-    def init(self, dtype) -> dict:
-        """The events' part of the carry at ``finitialize``: flags clear, no spikes in the history."""
-        return {"flag": jnp.zeros(self.n_sources, bool),
-                "history": jnp.zeros((max(self.depth, 1), self.n_sources), dtype)}
+    def init(self, dtype, conn=None) -> dict:
+        """The events' part of the carry at ``finitialize``: flags clear, no spikes in the history, and the
+        connections' arguments (``conn``, from :meth:`connections`) where a receiver keeps state per connection.
+        """
+        ev = {"flag": jnp.zeros(self.n_sources, bool),
+              "history": jnp.zeros((max(self.depth, 1), self.n_sources), dtype)}
+        if self.stateful:
+            ev["conn"] = conn
+        return ev
+
+    def connections(self, engine, mech_args, ctx: dict, weight, v, states: dict):
+        """Each slot's NET_RECEIVE arguments at ``finitialize`` (``(slots, n_args)``, or None where no receiver
+        keeps state per connection): its connection's weights, through NET_RECEIVE's INITIAL block at ``t`` = 0.
+        """
+        if not self.stateful:
+            return None
+        conn = weight["all"][jnp.asarray(self.slot_conn)][:, : self.n_args]
+        for b_index, pos, slots in self.receivers:
+            mech = engine.blocks[b_index].mechanism
+            if not mech.receive_state:
+                continue
+            nodes, p, sub, _ = self._receiver(engine, mech_args, states, b_index, pos)
+            n = len(mech.receive_args)
+            args = tuple(conn[slots, j] for j in range(n))
+            new = mech().connection_initial(v[nodes], sub, p, args, {**ctx, "t": jnp.zeros((), v.dtype)})
+            conn = conn.at[slots, :n].set(jnp.stack(new, axis=1))
+        return conn
+
+    @staticmethod
+    def _receiver(engine, mech_args, states: dict, b_index: int, pos: np.ndarray):
+        """A receiving block's nodes, parameters and states at the instances ``pos``, and whether those are all."""
+        b = engine.blocks[b_index]
+        s = states["mech"][b_index]
+        whole = pos.size == b.nodes.size and np.array_equal(pos, np.arange(pos.size))
+        p = {key: (x if whole or not getattr(x, "ndim", 0) else x[pos])
+             for key, x in mech_args["blocks"][b_index].items()}
+        sub = s if whole else {name: s[name][pos] for name in b.mechanism.states}
+        return (b.nodes if whole else b.nodes[pos]), p, sub, whole
 
     def step(self, engine, mech_args, ctx: dict, weight, threshold, v, states: dict, ev: dict, k, t_n, ext):
         """Detect and deliver at the start of step ``k`` (time ``t_n``); returns the new states, the events'
@@ -211,19 +250,23 @@ class EventPlan:
         for b_index, pos, slots in self.receivers:
             b = engine.blocks[b_index]
             s = mech[b_index]
-            whole = pos.size == b.nodes.size and np.array_equal(pos, np.arange(pos.size))
-            p = {key: (x if whole or not getattr(x, "ndim", 0) else x[pos])
-                 for key, x in mech_args["blocks"][b_index].items()}
-            sub = s if whole else {name: s[name][pos] for name in b.mechanism.states}
+            nodes, p, sub, whole = self._receiver(engine, mech_args, states, b_index, pos)
             start = _start_of_range(slots)
             rows = incoming[start:start + slots.size] if start is not None else incoming[slots]
-            args = tuple(rows[:, j] for j in range(len(b.mechanism.receive_args)))
-            nodes = b.nodes if whole else b.nodes[pos]
+            n = len(b.mechanism.receive_args)
+            args = tuple(rows[:, j] for j in range(n))
             if b.mechanism.receive_additive:  # events that did not come add nothing: no mask needed
                 out = b.mechanism().receive(v[nodes], sub, p, args, {**ctx, "t": t_n})
             else:
                 on = arrived[slots] > 0
-                out = b.mechanism().receive(v[nodes], sub, p, args, {**ctx, "t": jnp.where(on, te[slots], t_n)})
+                at = {**ctx, "t": jnp.where(on, te[slots], t_n)}
+                if b.mechanism.receive_state:  # the connection's own arguments, as its last event left them
+                    kept = ev["conn"][slots, :n]
+                    out, new = b.mechanism().receive_connection(v[nodes], sub, p, tuple(kept.T), at)
+                    ev = {**ev, "conn": ev["conn"].at[slots, :n].set(
+                        jnp.where(on[:, None], jnp.stack(new, axis=1), kept))}
+                else:
+                    out = b.mechanism().receive(v[nodes], sub, p, args, at)
                 out = {name: jnp.where(on, out[name], sub[name]) for name in b.mechanism.states}
             if whole:
                 mech[b_index] = {**s, **{name: out[name] for name in b.mechanism.states}}

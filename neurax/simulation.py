@@ -514,7 +514,8 @@ class Run:
         if peak:
             extra["vmax"] = v0
         if self.events is not None:
-            extra["ev"] = self.events.init(dtype)
+            conn = self.events.connections(engine, mech_args, ctx, self.events.weights(weight), v0, states0)
+            extra["ev"] = self.events.init(dtype, conn)
         self.carry0 = (v0, states0, extra)
         self.v0 = v0[rec_nodes]
         self.traced = any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves((v0, params, self.stim)))

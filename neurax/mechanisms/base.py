@@ -104,6 +104,9 @@ class Mechanism:
     #: Whether NET_RECEIVE only adds to states a term linear in the arguments (``g = g + weight``): events that
     #: arrive together then act as one event with the sum of their arguments.
     receive_additive: ClassVar[bool] = False
+    #: The arguments that NET_RECEIVE or its INITIAL block assign: state of the connection (``tlast``, the
+    #: resources of a depressing synapse), which NEURON keeps in the NetCon's weight vector between events.
+    receive_state: ClassVar[tuple[str, ...]] = ()
     #: Where NEURON evaluates the mechanism among the others (its mechanism type): currents are summed and
     #: states advanced in this order, which matters where mechanisms share an ion's concentration.
     order: ClassVar[float] = 1000.0
@@ -171,6 +174,16 @@ class Mechanism:
         ``ctx["t"]`` (ms) and voltage ``v`` (mV).
         """
         raise NotImplementedError(f"{self.name} has no NET_RECEIVE block")
+
+    def receive_connection(self, v, s: dict, p: dict, w: tuple, ctx: dict) -> tuple[dict, tuple]:
+        """:meth:`receive`, and the connection's arguments as the event leaves them (see :attr:`receive_state`)."""
+        return self.receive(v, s, p, w, ctx), w
+
+    def connection_initial(self, v, s: dict, p: dict, w: tuple, ctx: dict) -> tuple:
+        """A connection's arguments after ``finitialize`` (NET_RECEIVE's INITIAL block, at ``t`` = 0 and the
+        states after INITIAL), from ``w``, those it was given.
+        """
+        return w
 
 
 def conductance_parameters(mech: type[Mechanism]) -> tuple[str, ...]:

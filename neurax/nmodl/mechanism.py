@@ -254,14 +254,32 @@ class NmodlMechanism(Mechanism):
 
     def receive(self, v, s, p, w, ctx):
         """NET_RECEIVE with its arguments bound to ``w`` (``flag`` 0: an event from a NetCon)."""
+        return self.receive_connection(v, s, p, w, ctx)[0]
+
+    def receive_connection(self, v, s, p, w, ctx):
+        """NET_RECEIVE (its INITIAL block aside): the states and the arguments as the block leaves them."""
+        states, w, _ = self._net_receive(v, s, p, w, ctx, initial=False)
+        return states, w
+
+    def connection_initial(self, v, s, p, w, ctx):
+        """NET_RECEIVE's INITIAL block: the connection's arguments after ``finitialize``."""
+        return self._net_receive(v, s, p, w, ctx, initial=True)[1]
+
+    def _net_receive(self, v, s, p, w, ctx, initial: bool):
         model = self.model
         if model.net_receive is None:
-            return super().receive(v, s, p, w, ctx)
+            return super().receive(v, s, p, w, ctx), w, None
         env = self._env(v, s, p, ctx)
-        local = {name: value for (name, _), value in zip(model.net_receive.args, w, strict=True)}
+        args = [name for name, _ in model.net_receive.args]
+        local = dict(zip(args, w, strict=True))
         local["flag"] = 0.0
-        self._block(self._interpreter(ctx), model.net_receive.body, Frame(env, local))
-        return self._out(env, self.states, jnp.zeros_like(v))
+        body = [stmt for stmt in model.net_receive.body if _is_initial(stmt) == initial]
+        if initial:
+            body = [inner for stmt in body for inner in stmt.body]
+        self._block(self._interpreter(ctx), body, Frame(env, local))
+        zeros = jnp.zeros_like(v)
+        out = tuple(jnp.broadcast_to(jnp.asarray(local[name], dtype=zeros.dtype), zeros.shape) for name in args)
+        return self._out(env, self.states, zeros), out, env
 
     def refresh(self, v, s, p, ctx):
         """The carried values after the current pass at ``v``."""
@@ -480,26 +498,34 @@ def carried_values(model: MechanismModel) -> tuple[str, ...]:
     return tuple(sorted(carried))
 
 
+def _is_initial(stmt) -> bool:
+    """Whether a statement of NET_RECEIVE is its INITIAL block."""
+    return isinstance(stmt, S.Block) and stmt.kind == "INITIAL"
+
+
+def receive_state(model: MechanismModel) -> tuple[str, ...]:
+    """The arguments of NET_RECEIVE that it or its INITIAL block assign (state of each connection)."""
+    block = model.net_receive
+    if block is None:
+        return ()
+    assigned = {stmt.target.name for stmt in S.walk(block.body) if isinstance(stmt, S.Assign)}
+    return tuple(a for a, _ in block.args if a in assigned)
+
+
 def receive_problem(model: MechanismModel) -> tuple[str, int] | None:
     """Why neurax cannot deliver events to this mechanism, with the line (None if it can).
 
     Supported: NET_RECEIVE blocks that compute with their arguments, ``t``, ``v`` and the mechanism's
-    variables and assign states and other variables. Not supported: self-events (``net_send``,
-    ``net_move``), a point process that emits spikes (``net_event``), WATCH, NET_RECEIVE's own INITIAL block
-    (per-connection state) and assignments to the arguments.
+    variables and assign states, other variables and their arguments (state of each connection, which an
+    INITIAL block inside NET_RECEIVE may set at ``finitialize``). Not supported: self-events (``net_send``,
+    ``net_move``), a point process that emits spikes (``net_event``) and WATCH.
     """
     block = model.net_receive
     if block is None:
         return (f"{model.name} has no NET_RECEIVE block, so it cannot receive events", None)
-    args = {a for a, _ in block.args}
     for stmt in S.walk(block.body):
         if isinstance(stmt, S.Watch):
             return ("WATCH is not supported", stmt.line)
-        if isinstance(stmt, S.Block) and stmt.kind == "INITIAL":
-            return ("NET_RECEIVE's INITIAL block (per-connection state) is not supported", stmt.line)
-        if isinstance(stmt, S.Assign) and stmt.target.name in args:
-            return (f"NET_RECEIVE assigns its argument {stmt.target.name} (per-connection state), which is not "
-                    "supported", stmt.line)
         for expr in S.expressions(stmt):
             for call in S.calls(expr):
                 if call.name in ("net_send", "net_move"):
@@ -585,6 +611,7 @@ def build(model: MechanismModel, order: float = FIRST_USER_TYPE, source: str = "
     cls.current_reads, cls.state_current_reads = current_reads(model)
     cls.receive_args = tuple(a for a, _ in model.net_receive.args) if model.net_receive is not None else ()
     cls.receive_additive = receive_is_additive(model, set(model.states) | set(carried))
+    cls.receive_state = receive_state(model)
     cls.hints = tuple(st.name for st in (model.breakpoint.body if model.breakpoint else ())
                       if isinstance(st, S.Conductance))
     cls.model = model

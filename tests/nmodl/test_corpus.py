@@ -674,6 +674,23 @@ def test_net_receive_with_initial_and_several_arguments():
     first = model.net_receive.body[0]
     assert isinstance(first, S.Block) and first.kind == "INITIAL"
     assert [s.target.name for s in first.body] == ["tlast", "count"]
+    cls = load("net_receive_initial")
+    assert cls.receive_state == ("tlast", "count") and not cls.receive_additive
+    assert load("point_process_synapse").receive_state == ()
+
+
+def test_state_per_connection_through_the_mechanism_interface():
+    import jax.numpy as jnp
+
+    cls = load("net_receive_initial")
+    mech, v, ctx = cls(), jnp.asarray([-65.0]), {"dt": 0.025, "celsius": 6.3}
+    p = {k: jnp.asarray([x]) for k, x in mech.parameters().items()}
+    s = {"g": jnp.asarray([0.0])}
+    w = (jnp.asarray([0.5]), jnp.asarray([3.0]), jnp.asarray([7.0]))
+    assert [float(x[0]) for x in mech.connection_initial(v, s, p, w, {**ctx, "t": 0.0})] == [0.5, -1e9, 0.0]
+    states, after = mech.receive_connection(v, s, p, (w[0], jnp.asarray([2.0]), w[2]), {**ctx, "t": 12.0})
+    assert [float(x[0]) for x in after] == [0.5, 12.0, 8.0]  # tlast = t, count + 1; the INITIAL block does not run
+    assert float(states["g"][0]) == pytest.approx(0.5 * (1 - math.exp(-10.0 / 5.0)), rel=1e-15)
 
 
 def test_watch_and_net_send_in_initial():
