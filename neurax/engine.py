@@ -330,6 +330,10 @@ class Engine:
     def _inputs(self, b: Block, k: int, args: dict, e: dict, conc: dict, cur: dict) -> dict:
         """A block's parameters with the ion variables it reads, at its instances."""
         p = dict(args["blocks"][k])
+        if getattr(b.mechanism, "first_instance", False):  # which of the block's elements NEURON takes first
+            first = np.zeros(self.n if b.dense else b.nodes.size, bool)
+            first[b.nodes[0] if b.dense else 0] = True
+            p["__first__"] = first
         for use in b.mechanism.ions:
             names = ion_variables(use.ion)
             for var in use.variables:

@@ -107,6 +107,9 @@ class Mechanism:
     #: The arguments that NET_RECEIVE or its INITIAL block assign: state of the connection (``tlast``, the
     #: resources of a depressing synapse), which NEURON keeps in the NetCon's weight vector between events.
     receive_state: ClassVar[tuple[str, ...]] = ()
+    #: Whether the mechanism needs to know which of its instances NEURON takes first (``p["__first__"]``): a
+    #: TABLE whose function also sets a value of each instance sets it in that instance only.
+    first_instance: ClassVar[bool] = False
     #: Where NEURON evaluates the mechanism among the others (its mechanism type): currents are summed and
     #: states advanced in this order, which matters where mechanisms share an ion's concentration.
     order: ClassVar[float] = 1000.0

@@ -538,7 +538,9 @@ class Interpreter:
                     _column(values, grid)
             # What else the body assigned (Mainen's ca.mod sets the GLOBAL tadj in the procedure it tables): NEURON
             # builds the table by calling the body at every grid point, so such a variable keeps its value from the
-            # last point, and the lookups that follow never change it.
+            # last point, and the lookups that follow never change it. A variable of each instance is set so in
+            # the instance whose call built the table, the first, only (the others keep theirs: NEURON 9.0.2,
+            # RANGE tadj, three instances, [0.474, 0, 0] after finitialize).
             side = {var: _last(value, grid.shape[-1]) for var, value in sub_env.items()
                     if var not in names and (var not in env or value is not env[var])}
             tables[name] = (lo, 1.0 / dx, columns, side)
@@ -571,6 +573,11 @@ class Interpreter:
         out = {var: [at(c) for c in column] if isinstance(column, list) else at(column)
                for var, column in columns.items()}
         for var, value in side.items():
+            if self.model.per_instance(var):  # NEURON's first instance only (``__first__``, else the first element)
+                first = frame.env.get("__first__")
+                if first is None:
+                    first = xp.arange(xp.shape(args[0])[-1] if xp.ndim(args[0]) else 1) == 0
+                value = xp.where(first, value, frame.get(var, block.line, self.path))
             frame.set(var, value)
         if block.kind == "FUNCTION":
             return out[block.name]

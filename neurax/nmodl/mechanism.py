@@ -307,6 +307,21 @@ def _linearity(model: MechanismModel, block: S.NamedBlock) -> dict:
     return _LINEARITY[key]
 
 
+def _tables_set_instance_values(model: MechanismModel) -> bool:
+    """Whether a TABLE'd FUNCTION or PROCEDURE also assigns a value of each instance (which NEURON then sets in
+    the instance that built the table only: see :meth:`~neurax.nmodl.interpret.Interpreter.build_tables`).
+    """
+    cache: dict = {}
+    for block in (*model.functions.values(), *model.procedures.values()):
+        table = next((s for s in block.body if isinstance(s, S.Table)), None)
+        if table is None:
+            continue
+        maybe = _flow(model, block.body, {a for a, _ in block.args}, set(), cache)[2]
+        if any(model.per_instance(name) for name in maybe - set(table.names) - {block.name}):
+            return True
+    return False
+
+
 def _has_tables(model: MechanismModel) -> bool:
     return any(isinstance(s, S.Table) for b in (*model.functions.values(), *model.procedures.values())
                for s in b.body)
@@ -612,6 +627,7 @@ def build(model: MechanismModel, order: float = FIRST_USER_TYPE, source: str = "
     cls.receive_args = tuple(a for a, _ in model.net_receive.args) if model.net_receive is not None else ()
     cls.receive_additive = receive_is_additive(model, set(model.states) | set(carried))
     cls.receive_state = receive_state(model)
+    cls.first_instance = _tables_set_instance_values(model)
     cls.hints = tuple(st.name for st in (model.breakpoint.body if model.breakpoint else ())
                       if isinstance(st, S.Conductance))
     cls.model = model

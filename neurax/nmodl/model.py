@@ -117,6 +117,8 @@ class MechanismModel:
         fixed: GLOBAL parameters that bound a FROM loop (``FROM i = 1 TO hexp``) and that no block
             assigns, with their values: they are constants of the built mechanism (how many times a
             loop runs must be known when it is compiled), so they are not among ``global_params``.
+        declared_global: the names a GLOBAL statement lists (an ASSIGNED variable so listed is one value
+            for the whole mechanism in NEURON, not one per instance).
     """
 
     module: S.Module
@@ -144,6 +146,12 @@ class MechanismModel:
     title: str | None = None
     uses: tuple[str, ...] = field(default=())
     fixed: dict[str, float] = field(default_factory=dict)
+    declared_global: frozenset = field(default=frozenset())
+
+    def per_instance(self, name: str) -> bool:
+        """Whether NEURON keeps a value of ``name`` per instance (RANGE, or ASSIGNED and not GLOBAL)."""
+        var = self.variables.get(name)
+        return var is not None and var.kind in ("range", "assigned", "state") and name not in self.declared_global
 
     @property
     def has_current_pass(self) -> bool:
@@ -344,7 +352,8 @@ def analyze(module: S.Module, fixed: dict[str, float] | None = None) -> Mechanis
         functions=by_kind.get("FUNCTION", {}), procedures=by_kind.get("PROCEDURE", {}),
         function_tables=by_kind.get("FUNCTION_TABLE", {}), derivatives=by_kind.get("DERIVATIVE", {}),
         kinetics=by_kind.get("KINETIC", {}), initial=singles.get("INITIAL"), breakpoint=breakpoint,
-        net_receive=singles.get("NET_RECEIVE"), solves=solves, title=module.title)
+        net_receive=singles.get("NET_RECEIVE"), solves=solves, title=module.title,
+        declared_global=frozenset(globals_))
     _check_blocks(model)
     uses = tuple(u for u in ("diam", "area") if _reads(model, u))
     return MechanismModel(**{**model.__dict__, "uses": uses, "fixed": fixed_values})

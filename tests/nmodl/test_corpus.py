@@ -542,6 +542,19 @@ def test_a_tabled_procedure_leaves_what_else_it_assigns():
     assert table_n - exact["n"] == pytest.approx(0.01, abs=1e-6)
 
 
+def test_a_tabled_procedure_sets_a_range_variable_in_the_first_instance_only():
+    import jax.numpy as jnp
+
+    cls = load("table_side_effect_range")
+    mech, v = cls(), jnp.full(3, -65.0)
+    p = {**cls.global_params, **{k: jnp.full(3, x) for k, x in mech.parameters().items()}}
+    ctx = {"dt": 0.025, "celsius": 16.0, "t": 0.0}
+    table = {**ctx, **mech.prepare(dict(cls.global_params), ctx)}
+    # NEURON 9.0.2, three sections with the mechanism, celsius 16, finitialize(-65): tadj of each instance
+    assert np.asarray(mech.init(v, p, table)["tadj"]).tolist() == [0.4744118283068194, 0.0, 0.0]
+    assert np.asarray(mech.init(v, p, {**ctx, "rates": "exact"})["tadj"]).tolist() == [0.4744118283068194] * 3
+
+
 def test_parameter_and_start_values_are_nocmodls_six_digits():
     cls = load("table_side_effect")
     assert cls.defaults == {"gbar": 0.0123457}

@@ -109,6 +109,7 @@ LEGACY_CAD = "tests/data/mod/corpus/legacy_cad.mod"
 LEGACY_RANGE = "tests/data/mod/corpus/legacy_range_array.mod"
 LEGACY_PARAMS = "tests/data/mod/corpus/legacy_param_rates.mod"
 TABLE_SIDE = "tests/data/mod/corpus/table_side_effect.mod"
+TABLE_SIDE_RANGE = "tests/data/mod/corpus/table_side_effect_range.mod"
 OWN_CURRENT = "tests/data/mod/corpus/own_current_pool.mod"
 KINETIC_TEN = "tests/data/mod/corpus/kinetic_ten_states.mod"
 ONE = "tests/data/mod/one_compartment.swc"
@@ -305,6 +306,12 @@ CASES = [
     one("one_nocmodl_forms_exact", "as one_nocmodl_forms with --rates exact (usetable 0: the tabled procedure's "
         "body runs at every call)", [*SPIKE, "table_side_effect", "own_current_pool", "kinetic_ten_states"], 0.03,
         rates="exact", mods=[CHANNELS, TABLE_SIDE, OWN_CURRENT, KINETIC_TEN]),
+    case("ball_table_side_effect_range", BALL, "hh with table_side_effect_range (gbar 0.05) on the ball-and-stick "
+         "cell, nseg 5: the TABLE'd procedure's RANGE tadj is set in the first instance only (soma[0](0.1)), as "
+         "NEURON builds the table from that instance's INITIAL", mods=[TABLE_SIDE_RANGE],
+         mechanisms=["hh", "table_side_effect_range"], params=[param("gbar_table_side_effect_range", 0.05)], nseg=5,
+         iclamp=[clamp(SOMA, 5.0, 30.0, 0.2)], record=[SOMA, "soma[0](0.1)", "dend[0](0.5)"], celsius=16.0,
+         tstop=40.0, min_spikes=2),
     # --- the project's NMODL twin of hh on a large cell -----------------------------------------------------
     case("c91662_hh_equiv_table", C91662, "tests/data/mod/hh_equiv.mod everywhere on c91662, d_lambda 0.1, Ra 100: "
          "the protocol of traces/c91662_hh_dlambda (built-in hh)", mods=[HH_EQUIV], mechanisms=["hh_equiv"],
