@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from neurax.mechanisms.base import IonUse
 from neurax.mechanisms.ions import CHARGE, ion_of, ion_variables
@@ -324,7 +324,11 @@ def analyze(module: S.Module, fixed: dict[str, float] | None = None) -> Mechanis
     by_kind: dict[str, dict[str, S.NamedBlock]] = {}
     singles: dict[str, S.NamedBlock] = {}
     for block in module.blocks:
-        if block.kind in ("INITIAL", "BREAKPOINT", "NET_RECEIVE", "CONSTRUCTOR", "DESTRUCTOR"):
+        if block.kind in ("INITIAL", "BREAKPOINT") and block.kind in singles:
+            # nocmodl runs every INITIAL (BREAKPOINT) block's statements, in the file's order: an included file's
+            # BREAKPOINT and one below the INCLUDE (Lytton's netcon.inc, ModelDB 64229) are one block
+            singles[block.kind] = replace(singles[block.kind], body=singles[block.kind].body + block.body)
+        elif block.kind in ("INITIAL", "BREAKPOINT", "NET_RECEIVE", "CONSTRUCTOR", "DESTRUCTOR"):
             if block.kind in singles:
                 fail(f"a second {block.kind} block", block.line)
             singles[block.kind] = block

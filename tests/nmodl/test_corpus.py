@@ -715,6 +715,16 @@ def test_watch_and_net_send_in_initial():
     assert send.call.name == "net_send" and send.call.args == (S.Num(0.0, send.line), S.Num(1.0, send.line))
 
 
+def test_repeated_initial_and_breakpoint_blocks_run_in_order():
+    model = load("repeated_blocks").model
+    assert [type(st).__name__ for st in model.breakpoint.body] == ["Solve", "Assign", "Assign"]
+    env = run_initial(load("repeated_blocks"))
+    assert (env["s"], env["scale"]) == (0.5, 1.0)  # the second INITIAL reads what the first set
+    env["v"] = -20.0
+    Interpreter(model, xp=np).run([st for st in model.breakpoint.body if not isinstance(st, S.Solve)], Frame(env))
+    assert env["i"] == pytest.approx(1e-4 * 0.5 * 40.0 * 1.0, rel=1e-15)
+
+
 def test_state_discontinuity_is_an_assignment():
     cls = load("state_discontinuity")
     (stmt,) = cls.model.net_receive.body
