@@ -258,17 +258,17 @@ class NmodlMechanism(Mechanism):
 
     def receive_connection(self, v, s, p, w, ctx):
         """NET_RECEIVE (its INITIAL block aside): the states and the arguments as the block leaves them."""
-        states, w, _ = self._net_receive(v, s, p, w, ctx, initial=False)
-        return states, w
+        return self._net_receive(v, s, p, w, ctx, initial=False)
 
     def connection_initial(self, v, s, p, w, ctx):
         """NET_RECEIVE's INITIAL block: the connection's arguments after ``finitialize``."""
         return self._net_receive(v, s, p, w, ctx, initial=True)[1]
 
     def _net_receive(self, v, s, p, w, ctx, initial: bool):
+        """NET_RECEIVE without its INITIAL block, or that block alone: ``(states, arguments)`` after it."""
         model = self.model
         if model.net_receive is None:
-            return super().receive(v, s, p, w, ctx), w, None
+            return super().receive(v, s, p, w, ctx), w
         env = self._env(v, s, p, ctx)
         args = [name for name, _ in model.net_receive.args]
         local = dict(zip(args, w, strict=True))
@@ -279,7 +279,7 @@ class NmodlMechanism(Mechanism):
         self._block(self._interpreter(ctx), body, Frame(env, local))
         zeros = jnp.zeros_like(v)
         out = tuple(jnp.broadcast_to(jnp.asarray(local[name], dtype=zeros.dtype), zeros.shape) for name in args)
-        return self._out(env, self.states, zeros), out, env
+        return self._out(env, self.states, zeros), out
 
     def refresh(self, v, s, p, ctx):
         """The carried values after the current pass at ``v``."""

@@ -346,8 +346,9 @@ def mod_files(mods: list[str]) -> list[Path]:
 
 def suffix_of(path: Path) -> str:
     """The mechanism name a ``.mod`` file defines (SUFFIX or POINT_PROCESS)."""
-    text = re.sub(r"(?s)\bCOMMENT\b.*?\bENDCOMMENT\b", "", path.read_text())
-    m = re.search(r"^\s*(?:SUFFIX|POINT_PROCESS|ARTIFICIAL_CELL)\s+(\w+)", text, re.M)
+    text = re.sub(r"(?s)\bCOMMENT\b.*?\bENDCOMMENT\b", "", path.read_text(errors="replace"))
+    text = re.sub(r":[^\n]*", "", text)  # line comments; the keyword may follow others (THREADSAFE SUFFIX hd)
+    m = re.search(r"\b(?:SUFFIX|POINT_PROCESS|ARTIFICIAL_CELL)\s+(\w+)", text)
     if m is None:
         raise ValueError(f"{path}: no SUFFIX")
     return m.group(1)
@@ -489,7 +490,8 @@ def worker(spec: dict) -> None:
         "case": c,
         "neuron_version": neuron.__version__,
         "morphology_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-        "mod_files": [{"file": str(f.relative_to(REPO)), "mechanism": n, "type": types[n],
+        "mod_files": [{"file": str(f.relative_to(REPO) if f.is_relative_to(REPO) else f), "mechanism": n,
+                       "type": types[n],
                        "sha256": hashlib.sha256(f.read_bytes()).hexdigest()}
                       for f, n in zip(files, names, strict=True)],
         "applied": applied,
