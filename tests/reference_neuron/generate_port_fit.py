@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -36,7 +35,15 @@ if str(HERE.parent.parent) not in sys.path:  # run as a script: make ``tests.ref
     sys.path.insert(0, str(HERE.parent.parent))
 
 from tests.reference_neuron.generate_mechanisms import compile_mods, mod_files  # noqa: E402
-from tests.reference_neuron.generate_ports import MODS, OUT_DIR, RECORD, SCRIPT, sha256, split_location  # noqa: E402
+from tests.reference_neuron.generate_ports import (  # noqa: E402
+    MODS,
+    OUT_DIR,
+    RECORD,
+    SCRIPT,
+    load_script,
+    sha256,
+    split_location,
+)
 from tests.reference_neuron.generate_traces import (  # noqa: E402
     REPO,
     run_worker,
@@ -73,11 +80,7 @@ def worker(spec: dict) -> None:
     import neuron
     from neuron import h
 
-    if not h.nrn_load_dll(spec["library"]):
-        raise RuntimeError(f"could not load {spec['library']}")
-    os.chdir(SCRIPT.parent)
-    if not h.load_file(str(SCRIPT)):
-        raise RuntimeError(f"NEURON could not run {SCRIPT}")
+    load_script(h, spec["library"], SCRIPT)
     h.stim.amp = 0.0  # the script's own 0.8 nA step (from 50 ms) is not part of the protocol
     cell = h.cell
     lists = {"all": cell.all, "somatic": cell.somatic, "axonal": cell.axonal, "apical": cell.apical}

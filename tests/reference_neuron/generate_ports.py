@@ -189,20 +189,34 @@ def export_model(h, spec: dict) -> None:
 # ----------------------------------------------------------------------------------------------------------
 
 
-def write_model(out: Path) -> Path:
-    """``neurax port docs/models/pyramidal.hoc --mod neurax/channels``, gzipped (zero time stamp) into ``out``."""
+def write_model(out: Path, script: Path = SCRIPT, mods: list[Path] | None = None, name: str = MODEL_NAME) -> Path:
+    """``neurax port SCRIPT --mod MOD ...``, gzipped (zero time stamp, so regenerating gives the same bytes) into
+    ``out / name`` (by default: the pyramidal model with neurax/channels).
+    """
+    mods = [REPO / m for m in MODS] if mods is None else mods
+    plain_name = name.removesuffix(".gz")
     with tempfile.TemporaryDirectory(prefix="neurax_port_ref_") as tmp:
-        plain = Path(tmp) / "pyramidal.json"
-        cmd = [sys.executable, "-m", "neurax.cli", "port", str(SCRIPT), "--mod", str(REPO / MODS[0]), "--out",
-               str(plain)]
+        plain = Path(tmp) / plain_name
+        cmd = [sys.executable, "-m", "neurax.cli", "port", str(script), "--out", str(plain)]
+        for mod in mods:
+            cmd += ["--mod", str(mod)]
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=TIMEOUT_S)
         if proc.returncode != 0:
             raise RuntimeError(f"neurax port failed: {(proc.stdout + proc.stderr)[-2000:]}")
-        target = out / MODEL_NAME
-        with open(target, "wb") as raw, gzip.GzipFile(filename="pyramidal.json", mode="wb", fileobj=raw, mtime=0,
+        target = out / name
+        with open(target, "wb") as raw, gzip.GzipFile(filename=plain_name, mode="wb", fileobj=raw, mtime=0,
                                                       compresslevel=9) as gz:
             gz.write(plain.read_bytes())
     return target
+
+
+def load_script(h, library: str, script: Path) -> None:
+    """Load the compiled mechanisms and run a hoc script from its own folder, as ``neurax port`` does."""
+    if not h.nrn_load_dll(library):
+        raise RuntimeError(f"could not load {library}")
+    os.chdir(script.parent)
+    if not h.load_file(str(script)):
+        raise RuntimeError(f"NEURON could not run {script}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,11 +20,8 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +32,7 @@ if str(HERE.parent.parent) not in sys.path:  # run as a script: make ``tests.ref
     sys.path.insert(0, str(HERE.parent.parent))
 
 from tests.reference_neuron.generate_mechanisms import compile_mods  # noqa: E402
+from tests.reference_neuron.generate_ports import load_script, write_model  # noqa: E402
 from tests.reference_neuron.generate_traces import REPO, run_worker, save_traces, simulate, spike_indices  # noqa: E402
 
 OUT_DIR = HERE / "ports"
@@ -55,11 +53,7 @@ def worker(spec: dict) -> None:
     import neuron
     from neuron import h
 
-    if not h.nrn_load_dll(spec["library"]):
-        raise RuntimeError(f"could not load {spec['library']}")
-    os.chdir(SCRIPT.parent)
-    if not h.load_file(str(SCRIPT)):
-        raise RuntimeError(f"NEURON could not run {SCRIPT}")
+    load_script(h, spec["library"], SCRIPT)
     h.CVode().active(0)
     segs = [h.soma(0.5)]
     settings = {"dt": float(h.dt), "tstop": float(h.tstop), "v_init": float(h.v_init), "celsius": float(h.celsius)}
@@ -79,23 +73,6 @@ def worker(spec: dict) -> None:
         "wall_time_s": {"simulate": wall},
     }
     save_traces(spec["output"], t, v, meta)
-
-
-def write_model(out: Path) -> Path:
-    """``neurax port SCRIPT --mod FILE ...``, gzipped (zero time stamp) into ``out``."""
-    with tempfile.TemporaryDirectory(prefix="neurax_port_ref_") as tmp:
-        plain = Path(tmp) / f"{NAME}.json"
-        cmd = [sys.executable, "-m", "neurax.cli", "port", str(SCRIPT), "--out", str(plain)]
-        for f in MODS:
-            cmd += ["--mod", str(f)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=TIMEOUT_S)
-        if proc.returncode != 0:
-            raise RuntimeError(f"neurax port failed: {(proc.stdout + proc.stderr)[-2000:]}")
-        target = out / f"{NAME}.json.gz"
-        with open(target, "wb") as raw, gzip.GzipFile(filename=plain.name, mode="wb", fileobj=raw, mtime=0,
-                                                      compresslevel=9) as gz:
-            gz.write(plain.read_bytes())
-    return target
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     with np.load(output) as z:
         meta = json.loads(str(z["meta"]))
     print(f"ok     {output.name}  spikes {meta['spike_counts']}  {output.stat().st_size / 1e3:.0f} kB")
-    model = write_model(args.out)
+    model = write_model(args.out, SCRIPT, MODS, f"{NAME}.json.gz")
     print(f"wrote  {model} ({model.stat().st_size / 1e3:.0f} kB); {time.monotonic() - start:.1f} s")
     return 0
 
