@@ -450,8 +450,11 @@ def adjoint_scan(step: Step, primal: Callable, args, carry0, stim, recompute: in
         per set and fewer kernels) was slower: the pyramidal model with the full channel library (23 state arrays
         in 6 node sets), value_and_grad at 1 s, 33.53 and 34.28 s against 30.84 and 32.32 s flat (alternating
         in one process; CPU time 61.6 against 55.4 s). Per-state arrays carried apart took a scatter each into
-        ``mu`` (55 kernels per step; at 100 ms 5.22-5.61 s against 4.76-5.19 s per set). Without the barrier
-        on the new array, XLA fused each step's update into the next step's kernels, recomputing it in each.
+        ``mu`` (55 kernels per step; at 100 ms 5.22-5.61 s against 4.76-5.19 s per set); carried apart with the
+        sets' gathered terms of ``mu`` as here (no concatenation, a barrier on the list), slower still: 200 ms,
+        9.13-9.19 s against 6.81-7.38 s (5 rounds in one process; a micro-benchmark had promised the opposite).
+        Without the barrier on the new array, XLA fused each step's update into the next step's kernels,
+        recomputing it in each.
         A chunk's rows written out one after another in the program instead of a loop (so that the scheduler
         could run the recursion beside the other kernels) was much slower: value_and_grad at 200 ms 10.18-11.25 s
         against 6.48-7.37 s. Each set's gathered term of ``mu`` in a kernel of its own (a vectorisable sum
