@@ -31,11 +31,12 @@ from typing import ClassVar
 
 from neurax._deferred import jnp
 from neurax.mechanisms.base import Mechanism
+from neurax.mechanisms.ions import ion_variables
 from neurax.nmodl import syntax as S
 from neurax.nmodl.errors import NmodlError
 from neurax.nmodl.interpret import Frame, Interpreter, _Return
 from neurax.nmodl.lexer import read_source
-from neurax.nmodl.model import MechanismModel, analyze
+from neurax.nmodl.model import MechanismModel, analyze, has_tables
 from neurax.nmodl.parser import parse
 from neurax.nmodl.solvers import degrees, solve_block, steady_state
 
@@ -133,14 +134,17 @@ class NmodlMechanism(Mechanism):
         env["t"] = ctx.get("t", 0.0)
         env["secondorder"] = 0.0
         if "usetable" in model.variables:  # 1 where the TABLEs are used (NEURON's usetable_<name>)
-            env["usetable"] = 1.0 if self.usetable and ctx.get("rates", "table") == "table" else 0.0
+            env["usetable"] = 1.0 if self._tables_on(ctx) else 0.0
         for name, data in self.function_table_data.items():
             env[f"__table_{name}"] = data
         return env
 
+    def _tables_on(self, ctx: dict) -> bool:
+        """Whether this run looks rates up in the TABLEs (NEURON's usetable_<name> and ``--rates table``)."""
+        return bool(self.usetable) and ctx.get("rates", "table") == "table"
+
     def _interpreter(self, ctx: dict) -> Interpreter:
-        tables = ctx.get("tables", {}).get(self.name) if self.usetable and ctx.get("rates", "table") == "table" \
-            else None
+        tables = ctx.get("tables", {}).get(self.name) if self._tables_on(ctx) else None
         return Interpreter(self.model, tables)
 
     def _outputs(self) -> tuple[str, ...]:
@@ -165,7 +169,7 @@ class NmodlMechanism(Mechanism):
     # -- the passes -------------------------------------------------------------------------------------
     def prepare(self, p: dict, ctx: dict) -> dict:
         """The TABLEs at this simulation's ``celsius`` and global parameters."""
-        if not self.usetable or ctx.get("rates", "table") != "table" or not _has_tables(self.model):
+        if not self._tables_on(ctx) or not has_tables(self.model.functions, self.model.procedures):
             return {}
         env = self._env(0.0, {}, {k: (x[0] if getattr(x, "ndim", 0) else x) for k, x in p.items()}, ctx)
         tables = Interpreter(self.model).build_tables(env)
@@ -320,11 +324,6 @@ def _tables_set_instance_values(model: MechanismModel) -> bool:
         if any(model.per_instance(name) for name in maybe - set(table.names) - {block.name}):
             return True
     return False
-
-
-def _has_tables(model: MechanismModel) -> bool:
-    return any(isinstance(s, S.Table) for b in (*model.functions.values(), *model.procedures.values())
-               for s in b.body)
 
 
 # -- which assigned values must be carried between passes ---------------------------------------------------
@@ -502,7 +501,7 @@ def carried_values(model: MechanismModel) -> tuple[str, ...]:
     # A current the mechanism WRITEs and its own state pass reads (a calcium channel that integrates its own
     # ``ica`` into a private pool, ModelDB 116740): NEURON's state pass reads the mechanism's own value from the
     # current pass, not the ion's total, so it is carried like an assigned value.
-    own = {w for u in model.ions for w in u.write if w == f"i{u.ion}" and w not in u.read}
+    own = {cur for u in model.ions if (cur := ion_variables(u.ion)["cur"]) in u.write and cur not in u.read}
     carried |= (r_state | r_recv) & m_cur & own
     self_fed = (r_cur & m_cur & assigned) - m_state - m_init
     if self_fed:

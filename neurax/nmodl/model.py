@@ -60,6 +60,12 @@ NOCMODL_METHODS = ("cnexp", "derivimplicit", "euler", "runge", "sparse", "newton
 _HARMLESS_VERBATIM = re.compile(r"^(return\s*0?\s*;)?$")
 
 
+def has_tables(*blocks) -> bool:
+    """Whether any of the blocks (or dicts of blocks) holds a TABLE statement."""
+    flat = [b for group in blocks for b in (group.values() if isinstance(group, dict) else group)]
+    return any(isinstance(stmt, S.Table) for block in flat for stmt in block.body)
+
+
 def as_nocmodl_writes(value: float | None) -> float | None:
     """A PARAMETER's or STATE's declared value as NEURON uses it: printed by nocmodl with ``%g`` (six
     significant digits) into the generated C. ``None`` (no value) stays ``None``.
@@ -310,7 +316,7 @@ def analyze(module: S.Module, fixed: dict[str, float] | None = None) -> Mechanis
             variables.setdefault(var, Variable(var, "ion", None, None, None, ion_lines[use.ion]))
     for special in SPECIALS:
         variables.setdefault(special, Variable(special, "special"))
-    if any(isinstance(stmt, S.Table) for block in module.blocks for stmt in block.body):
+    if has_tables(module.blocks):
         # a TABLE makes NEURON's usetable_<name>, which the file's own code may read as ``usetable``
         variables.setdefault("usetable", Variable("usetable", "special"))
     for cname in constants:
