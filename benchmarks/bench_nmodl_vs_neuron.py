@@ -24,8 +24,8 @@ from __future__ import annotations
 import argparse
 import collections
 import concurrent.futures
+import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -41,6 +41,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from bench_nmodl import mod_files  # noqa: E402
 
 from tests.reference_neuron import generate_mechanisms as G  # noqa: E402
+from tests.reference_neuron.generate_ports import load_script  # noqa: E402
+from tests.reference_neuron.generate_traces import run_worker, simulate  # noqa: E402
 
 NEURAX = [sys.executable, "-m", "neurax.cli"]
 TIMEOUT_S = 300
@@ -67,28 +69,17 @@ nc = new NetCon(ns, pp)
 nc.weight = 0.005
 nc.delay = 1
 """
-RUN_POINT = """import sys
-import numpy as np
-from neuron import h
-h.nrn_load_dll(sys.argv[1])
-h.load_file("stdrun.hoc")
-h.load_file(sys.argv[2])
-rec = h.Vector()
-rec.record(h.soma(0.5)._ref_v)
-h.CVode().active(0)
-h.secondorder = 0
-h.finitialize(h.v_init)
-for _ in range(round(h.tstop / h.dt)):
-    h.fadvance()
-np.save(sys.argv[3], np.array(rec))
-"""
 
 
-def declared(f: Path) -> tuple[str | None, str | None]:
-    """``(kind, name)``: SUFFIX, POINT_PROCESS or ARTIFICIAL_CELL and the mechanism's name."""
-    text = re.sub(r"(?s)\bCOMMENT\b.*?\bENDCOMMENT\b", "", f.read_text(errors="replace"))
-    m = re.search(r"\b(SUFFIX|POINT_PROCESS|ARTIFICIAL_CELL)\s+(\w+)", re.sub(r":[^\n]*", "", text))
-    return (m.group(1), m.group(2)) if m else (None, None)
+def worker(spec: dict) -> None:
+    """In a fresh NEURON process: the point-process script, its soma recorded (``generate_traces.simulate``)."""
+    from neuron import h
+
+    load_script(h, spec["library"], Path(spec["script"]))
+    h.CVode().active(0)
+    settings = {"dt": float(h.dt), "tstop": float(h.tstop), "v_init": float(h.v_init)}
+    _, v, _ = simulate(h, [h.soma(0.5)], settings)
+    np.save(spec["output"], v[0])
 
 
 def compile_alone(f: Path, folder: Path) -> str | None:
@@ -123,7 +114,7 @@ def compare(ref: np.ndarray, mine: np.ndarray) -> tuple[str, float]:
 
 def check(f: Path, work: Path) -> dict:
     """One file's row."""
-    kind, name = declared(f)
+    kind, name = G.declaration(f) or (None, None)
     row = {"file": f.name, "kind": kind or "", "status": "skipped", "max_dv": "", "message": ""}
     if kind not in ("SUFFIX", "POINT_PROCESS"):
         return row
@@ -144,10 +135,9 @@ def check(f: Path, work: Path) -> dict:
         script = work / "cell.hoc"
         has_net = "NET_RECEIVE" in f.read_text(errors="replace")
         script.write_text(POINT_SCRIPT.format(name=name, net=NETSTIM if has_net else ""))
-        (work / "run.py").write_text(RUN_POINT)
-        done = subprocess.run([sys.executable, str(work / "run.py"), library, str(script), str(work / "neuron.npy")],
-                              capture_output=True, timeout=TIMEOUT_S, cwd=work)
-        if done.returncode != 0:
+        rc, _ = run_worker({"library": library, "script": str(script), "output": str(work / "neuron.npy")},
+                           __file__, TIMEOUT_S)
+        if rc != 0:
             return {**row, "status": "neuron-fail"}
         ref = np.load(work / "neuron.npy")
         rc, message = neurax(["port", str(script), "--mod", str(f), "--out", str(work / "model.json")], f)
@@ -164,10 +154,14 @@ def check(f: Path, work: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("paths", nargs="+", help=".mod files or folders")
+    parser.add_argument("paths", nargs="*", help=".mod files or folders")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--tsv", type=Path, help="write one row per file here")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.worker:
+        worker(json.loads(args.worker))
+        return 0
     files = mod_files(args.paths)
     with tempfile.TemporaryDirectory(prefix="neurax_vs_neuron_") as tmp:
         def one(k_f):

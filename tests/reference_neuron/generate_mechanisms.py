@@ -344,14 +344,21 @@ def mod_files(mods: list[str]) -> list[Path]:
     return files
 
 
-def suffix_of(path: Path) -> str:
-    """The mechanism name a ``.mod`` file defines (SUFFIX or POINT_PROCESS)."""
+def declaration(path: Path) -> tuple[str, str] | None:
+    """``(keyword, name)`` of the mechanism a ``.mod`` file defines (SUFFIX, POINT_PROCESS or ARTIFICIAL_CELL), or
+    None."""
     text = re.sub(r"(?s)\bCOMMENT\b.*?\bENDCOMMENT\b", "", path.read_text(errors="replace"))
     text = re.sub(r":[^\n]*", "", text)  # line comments; the keyword may follow others (THREADSAFE SUFFIX hd)
-    m = re.search(r"\b(?:SUFFIX|POINT_PROCESS|ARTIFICIAL_CELL)\s+(\w+)", text)
-    if m is None:
+    m = re.search(r"\b(SUFFIX|POINT_PROCESS|ARTIFICIAL_CELL)\s+(\w+)", text)
+    return (m.group(1), m.group(2)) if m else None
+
+
+def suffix_of(path: Path) -> str:
+    """The mechanism name a ``.mod`` file defines (SUFFIX or POINT_PROCESS)."""
+    found = declaration(path)
+    if found is None:
         raise ValueError(f"{path}: no SUFFIX")
-    return m.group(1)
+    return found[1]
 
 
 def cli_args(c: dict) -> list[str]:
